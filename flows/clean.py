@@ -1,0 +1,245 @@
+"""Cleaning: trafilatura turns a fetched page into text and metadata, or says why it is not an article.
+
+This module is trafilatura's one home in the project. `clean_html` is a pure function of the page's bytes,
+used by the pipeline (through `clean_pages`, with a process pool because extraction is the slow stage).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import multiprocessing
+import os
+import re
+from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import trafilatura
+from lxml import html as lxml_html
+from w3lib.encoding import html_to_unicode
+
+from flows.language import detect_language
+from flows.urls import choose_canonical
+
+log = logging.getLogger("borderwatch.clean")
+
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+ARTICLE_TYPES = {
+    "article",
+    "newsarticle",
+    "reportagenewsarticle",
+    "analysisnewsarticle",
+    "blogposting",
+    "opinionnewsarticle",
+    "backgroundnewsarticle",
+    "report",
+}
+INLINE_LIMIT = 16  # fewer pages than this are cleaned in-process: a worker pool costs ~1 s to start
+
+
+@dataclass
+class Cleaned:
+    """What cleaning made of one page."""
+
+    is_article: bool
+    reason: str | None = None
+    canonical_url: str | None = None
+    title: str | None = None
+    authors: list[str] = field(default_factory=list)
+    published_at: datetime | None = None
+    modified_at: datetime | None = None
+    language: str | None = None
+    text: str = ""
+    word_count: int = 0
+
+
+def _parse_dt(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip().replace("Z", "+00:00")
+    try:
+        dt = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)  # a date without an offset: the day is right, the hour is a guess
+    return dt.astimezone(UTC)
+
+
+def _jsonld_objects(doc: Any) -> Iterable[dict[str, Any]]:
+    for script in doc.xpath('//script[@type="application/ld+json"]'):
+        try:
+            data = json.loads(script.text_content() or "")
+        except ValueError:
+            continue
+        stack = [data]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, list):
+                stack.extend(item)
+            elif isinstance(item, dict):
+                yield item
+                stack.extend(v for k, v in item.items() if k in ("@graph", "mainEntity", "itemListElement"))
+
+
+def _page_signals(doc: Any) -> dict[str, Any]:
+    """Publication dates and article markup from JSON-LD and meta tags, which beat visible text."""
+    out: dict[str, Any] = {"is_article_markup": False}
+    for obj in _jsonld_objects(doc):
+        types = obj.get("@type", [])
+        types = [types] if isinstance(types, str) else types
+        if any(str(t).lower() in ARTICLE_TYPES for t in types):
+            out["is_article_markup"] = True
+            out.setdefault("published", _parse_dt(obj.get("datePublished")))
+            out.setdefault("modified", _parse_dt(obj.get("dateModified")))
+    metas = {
+        (m.get("property") or m.get("name") or "").lower(): m.get("content")
+        for m in doc.iter("meta")
+        if m.get("content")
+    }
+    out["og_type"] = (metas.get("og:type") or "").lower() or None
+    if out["og_type"] == "article":
+        out["is_article_markup"] = True
+    for key in ("article:published_time", "datepublished", "pubdate", "publish-date", "dc.date.issued"):
+        if not out.get("published") and metas.get(key):
+            out["published"] = _parse_dt(metas[key])
+    for key in ("article:modified_time", "datemodified", "og:updated_time"):
+        if not out.get("modified") and metas.get(key):
+            out["modified"] = _parse_dt(metas[key])
+    out["lang_attr"] = (doc.get("lang") or "").split("-")[0].lower() or None
+    out["pagination_links"] = [
+        el.get("href") or "" for el in doc.xpath('//link[@rel="next" or @rel="prev"] | //a[@rel="next" or @rel="prev"]')
+    ]
+    return out
+
+
+_PAGE_URL = re.compile(r"(/(page|pagina|pag|p)/\d+/?$|[?&](page|pagina|pg|p)=\d+)", re.I)
+
+
+def _is_paginated(url: str, links: list[str]) -> bool:
+    """A listing's pages link each other with rel=next/prev. WordPress also puts rel=next/prev on single
+    posts (pointing at the adjacent posts), so only page-number URLs, or a prev link back to this
+    page's own parent path (page 2 → page 1), count."""
+    path = urlsplit(url).path
+    for href in links:
+        target = urljoin(url, href)
+        if _PAGE_URL.search(target):
+            return True
+        tpath = urlsplit(target).path.rstrip("/") + "/"
+        if tpath != "/" and path.startswith(tpath) and path.rstrip("/") + "/" != tpath:
+            return True
+    return False
+
+
+_SUFFIX = re.compile(r"\s+[|–—·:-]\s+([^|–—·:]{2,40})$")
+
+
+def _clean_title(title: str | None) -> str | None:
+    if not title:
+        return None
+    title = " ".join(title.split())
+    match = _SUFFIX.search(title)
+    # " | Site Name" suffixes are short; a long tail after a dash is part of the headline
+    if match and len(match.group(1).split()) <= 4 and len(title) - len(match.group(0)) >= 15:
+        title = title[: match.start()]
+    return title
+
+
+def _split_authors(raw: str | None) -> list[str]:
+    if not raw:
+        return []
+    names = []
+    for part in re.split(r";|\band\b|\by\b|&", raw):
+        name = re.sub(r"^\s*(by|por)\s+", "", part.strip(), flags=re.I).strip(" ,")
+        if name and name not in names:
+            names.append(name)
+    return names
+
+
+def clean_html(
+    body: bytes, url: str, content_type: str | None = None, *, min_words: int = 80, fallback_language: str | None = None
+) -> Cleaned:
+    """Extract one page. Pages that are not articles come back with `is_article=False` and a reason."""
+    ctype = (content_type or "").split(";")[0].strip().lower()
+    if ctype and ctype not in HTML_TYPES:
+        return Cleaned(False, f"not an HTML page ({ctype})")
+    if not body.strip():
+        return Cleaned(False, "empty response")
+    _, text_html = html_to_unicode(content_type, body)
+    try:
+        doc = lxml_html.document_fromstring(text_html)
+    except Exception as exc:  # lxml raises several types on junk; any of them means "no page"
+        return Cleaned(False, f"unparseable HTML: {exc}")
+    signals = _page_signals(doc)
+    result = trafilatura.bare_extraction(
+        text_html, url=url, include_comments=False, with_metadata=True, include_tables=True
+    )
+    if result is None or not (result.text or "").strip():
+        return Cleaned(False, "no main text found")
+    text = result.text.strip()
+    words = len(text.split())
+    published = signals.get("published") or _parse_dt(result.date)
+    cleaned = Cleaned(
+        is_article=True,
+        canonical_url=choose_canonical(url, result.url),
+        title=_clean_title(result.title),
+        authors=_split_authors(result.author),
+        published_at=published,
+        modified_at=signals.get("modified"),
+        language=detect_language(text, fallback=signals["lang_attr"] or fallback_language),
+        text=text,
+        word_count=words,
+    )
+    if urlsplit(url).path in ("", "/"):
+        cleaned.is_article, cleaned.reason = False, "a site's home page"
+    elif words < min_words:
+        cleaned.is_article, cleaned.reason = False, f"too little text for an article ({words} words)"
+    elif not signals["is_article_markup"] and _is_paginated(url, signals["pagination_links"]):
+        # og:type "website" or many links alone are no evidence: plenty of real article pages have both
+        cleaned.is_article, cleaned.reason = False, "paginated page without article markup (a listing page)"
+    elif not signals["is_article_markup"] and published is None:
+        cleaned.is_article, cleaned.reason = False, "no article markup and no publication date (a listing page?)"
+    return cleaned
+
+
+@dataclass
+class PageJob:
+    key: int
+    body: bytes
+    url: str
+    content_type: str | None
+    fallback_language: str | None
+
+
+def _clean_job(job: PageJob, min_words: int) -> tuple[int, Cleaned]:
+    try:
+        return job.key, clean_html(
+            job.body, job.url, job.content_type, min_words=min_words, fallback_language=job.fallback_language
+        )
+    except Exception as exc:  # one hostile page must not end the batch
+        log.warning("cleaning %s failed: %s", job.url, exc)
+        return job.key, Cleaned(False, f"cleaning failed: {type(exc).__name__}: {exc}")
+
+
+def _clean_chunk(jobs: list[PageJob], min_words: int) -> list[tuple[int, Cleaned]]:
+    return [_clean_job(job, min_words) for job in jobs]
+
+
+def clean_pages(jobs: list[PageJob], *, min_words: int = 80, workers: int = 0) -> dict[int, Cleaned]:
+    """Clean many pages, in a process pool when there are enough of them to pay for it."""
+    workers = workers or os.cpu_count() or 1
+    if len(jobs) < INLINE_LIMIT or workers == 1:
+        return dict(_clean_chunk(jobs, min_words))
+    size = max(4, len(jobs) // (workers * 4))
+    chunks = [jobs[i : i + size] for i in range(0, len(jobs), size)]
+    # spawn, not fork: the parent runs Prefect's threads, and a fork copies their held locks
+    ctx = multiprocessing.get_context("spawn")
+    out: dict[int, Cleaned] = {}
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        for part in pool.map(_clean_chunk, chunks, [min_words] * len(chunks)):
+            out.update(part)
+    return out

@@ -1,0 +1,232 @@
+"""The `borderwatch` command: a thin layer over the library (flows.pipeline, storage.queries)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import os
+import sys
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import click
+
+from flows.config import ConfigError, load_config
+
+log = logging.getLogger("borderwatch")
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _prefect_home(db: Path) -> None:
+    # Prefect keeps its ephemeral database beside ours unless the user chose a home for it; it cannot
+    # create missing parent folders itself (its server then fails to start), so make them here
+    home = Path(os.environ.setdefault("PREFECT_HOME", str(Path(db).resolve().parent / "prefect")))
+    home.mkdir(parents=True, exist_ok=True)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    return str(value)
+
+
+def _print_rows(columns: list[str], rows: list[tuple[Any, ...]], fmt: str) -> None:
+    if fmt == "json":
+        click.echo(
+            json.dumps(
+                [dict(zip(columns, r, strict=True)) for r in rows], default=_json_default, ensure_ascii=False, indent=1
+            )
+        )
+        return
+    if fmt == "csv":
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(columns)
+        for r in rows:
+            writer.writerow(
+                ["" if v is None else _json_default(v) if not isinstance(v, str | int | float) else v for v in r]
+            )
+        return
+
+    def cell(v: Any) -> str:
+        text = "" if v is None else str(v)
+        text = " ".join(text.split())
+        return text if len(text) <= 60 else text[:57] + "..."
+
+    table = [[cell(c) for c in columns]] + [[cell(v) for v in r] for r in rows]
+    widths = [max(len(row[i]) for row in table) for i in range(len(columns))]
+    sep = "+".join("-" * (w + 2) for w in widths)
+    for n, row in enumerate(table):
+        click.echo(" | ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
+        if n == 0:
+            click.echo(sep)
+    click.echo(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
+
+
+def _run_pipeline(cfg: Any, sources: list[str] | None, db: Path) -> int:
+    _prefect_home(db)
+    from flows.pipeline import pipeline_flow  # imports Prefect: only after its settings are in place
+
+    summary = pipeline_flow(cfg, sources, db)
+    for line in summary.lines():
+        click.echo(line)
+    return 0 if summary.status in ("completed", "completed_with_errors") else 1
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", is_flag=True, help="Log progress (INFO) to stderr.")
+def cli(verbose: bool) -> None:
+    """borderwatch: border and migration-policy news, crawled, cleaned, deduplicated and stored in DuckDB.
+
+    \b
+    Example:
+        borderwatch demo
+        borderwatch sql "SELECT source, count(*) FROM articles GROUP BY 1"
+    """
+    _setup_logging(verbose)
+
+
+@cli.command()
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Config file (default: ./borderwatch.toml).",
+)
+@click.option("--db", type=click.Path(path_type=Path), default=None, help="DuckDB file (default: from config).")
+@click.option("--sources", default=None, help="Comma-separated source keys to crawl (default: all).")
+def run(config_path: Path | None, db: Path | None, sources: str | None) -> None:
+    """Run one batch: crawl the sources, clean, score, deduplicate and load into DuckDB.
+
+    Exits 0 when the run completed (page errors are counted in the summary), 1 when it failed.
+
+    \b
+    Example:
+        borderwatch run --config borderwatch.toml --sources borderreport,texastribune
+    """
+    try:
+        cfg = load_config(config_path)
+        keys = [k.strip() for k in sources.split(",") if k.strip()] if sources else None
+        cfg.select(keys)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    sys.exit(_run_pipeline(cfg, keys, db or cfg.storage.db))
+
+
+@cli.command()
+@click.argument("query")
+@click.option(
+    "--db", type=click.Path(path_type=Path), default=None, help="DuckDB file (default: the one in ./borderwatch.toml)."
+)
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@click.option(
+    "--wait",
+    type=float,
+    default=30.0,
+    show_default=True,
+    help="Seconds to wait while a pipeline run holds the database.",
+)
+def sql(query: str, db: Path | None, fmt: str, wait: float) -> None:
+    """Run read-only SQL against the database. Statements that write are refused.
+
+    \b
+    Example:
+        borderwatch sql "SELECT title, published_at FROM articles ORDER BY published_at DESC LIMIT 5"
+        borderwatch sql "SELECT * FROM crawl_runs" --format csv > runs.csv
+    """
+    from storage.db import DatabaseLocked, connection
+    from storage.queries import WriteRefused, check_read_only, run_query
+
+    db = db or _default_db()
+    try:
+        check_read_only(query)
+        with connection(db, read_only=True, wait_s=wait) as con:
+            columns, rows = run_query(con, query)
+    except WriteRefused as exc:
+        raise click.ClickException(str(exc)) from exc
+    except (DatabaseLocked, FileNotFoundError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    except Exception as exc:  # DuckDB's own errors (bad SQL, unknown column) are the user's to read
+        raise click.ClickException(f"{type(exc).__name__}: {exc}") from exc
+    _print_rows(columns, rows, fmt)
+
+
+@cli.command()
+@click.option(
+    "--db", type=click.Path(path_type=Path), default=None, help="DuckDB file (default: the one in ./borderwatch.toml)."
+)
+@click.option("--limit", type=int, default=10, show_default=True)
+def status(db: Path | None, limit: int) -> None:
+    """Show the last runs and their counts.
+
+    \b
+    Example:
+        borderwatch status --db data/demo.duckdb
+    """
+    from storage.db import DatabaseLocked, connection
+    from storage.queries import recent_runs
+
+    try:
+        with connection(db or _default_db(), read_only=True) as con:
+            columns, rows = recent_runs(con, limit)
+    except (DatabaseLocked, FileNotFoundError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    _print_rows(columns, rows, "table")
+
+
+@cli.command()
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    default=Path("data"),
+    show_default=True,
+    help="Where the demo database (demo.duckdb) and raw archive go.",
+)
+def demo(data_dir: Path) -> None:
+    """Run the whole pipeline against the bundled sample news site, served on 127.0.0.1.
+
+    No internet needed. Afterwards, query the result:
+
+    \b
+    Example:
+        borderwatch demo
+        borderwatch sql --db data/demo.duckdb "SELECT source, language, title FROM articles"
+    """
+    from flows.demo_site import DEMO_FIRST_PORT, sample_config_toml, serve_sample_site
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with serve_sample_site(first_port=DEMO_FIRST_PORT) as web:
+        config_path = data_dir / "demo.toml"
+        config_path.write_text(sample_config_toml(web, data_dir.resolve()), encoding="utf-8")
+        click.echo(f"serving the sample news site: {', '.join(f'{k} {v}' for k, v in web.bases.items())}")
+        cfg = load_config(config_path)
+        code = _run_pipeline(cfg, None, cfg.storage.db)
+    click.echo(f'\nTry: borderwatch sql --db {cfg.storage.db} "SELECT source, language, title FROM articles"')
+    sys.exit(code)
+
+
+def _default_db() -> Path:
+    try:
+        return load_config(None).storage.db
+    except ConfigError:
+        return Path("data/borderwatch.duckdb")
+
+
+def main() -> None:
+    cli(prog_name="borderwatch")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,106 @@
+"""Deduplication: one row per article. Decides, for each on-topic page of a run, whether it is a new
+article, a changed or unchanged known article, or a duplicate — against the run itself and the store.
+
+Identity is the canonical URL (tracking parameters, trailing slashes, AMP copies, rel=canonical and
+redirects collapse into it); identical text at two URLs of one outlet is caught by the content hash.
+Identical text at another outlet is wire copy: it stays a row of its own and shares the `cluster_id`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from storage.queries import KnownArticle
+
+_WS = re.compile(r"\s+")
+
+
+def content_hash(title: str | None, text: str) -> str:
+    """Hash of the normalised body text: whitespace and case changes are not new content."""
+    norm = _WS.sub(" ", text).strip().lower()
+    return hashlib.sha256(norm.encode("utf-8")).hexdigest()[:32]
+
+
+@dataclass
+class Candidate:
+    """An on-topic article page of this run, ready for the dedup decision."""
+
+    page_url: str
+    source: str
+    article_id: str
+    canonical_url: str
+    content_hash: str
+    fields: dict[str, Any]  # title, authors, published_at, modified_at, language, text, word_count, relevance...
+    self_canonical: bool = False  # the page was fetched at its canonical URL
+
+
+@dataclass
+class Decision:
+    outcome: str  # new | updated | unchanged | duplicate
+    reason: str | None = None
+    article: dict[str, Any] | None = None  # the articles row to upsert, when there is one
+
+
+@dataclass
+class DedupResult:
+    decisions: dict[str, Decision] = field(default_factory=dict)  # by page_url
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        return [d.article for d in self.decisions.values() if d.article is not None]
+
+
+def decide(candidates: list[Candidate], known: list[KnownArticle], run_id: str, now: datetime) -> DedupResult:
+    """The dedup decision for each candidate, in discovery order (the first URL of a story wins)."""
+    by_id = {k.article_id: k for k in known}
+    by_hash: dict[str, list[tuple[str, str, Any]]] = {}  # hash -> [(article_id, source, first_seen)]
+    for k in known:
+        by_hash.setdefault(k.content_hash, []).append((k.article_id, k.source, k.first_seen_at))
+    claimed: dict[str, str] = {}  # article_id -> page_url that took it in this run
+    result = DedupResult()
+    # the page fetched at its own canonical URL speaks for the article, not its AMP copy or redirect alias
+    for c in sorted(candidates, key=lambda c: not c.self_canonical):
+        if c.article_id in claimed:
+            result.decisions[c.page_url] = Decision("duplicate", f"same canonical URL as {claimed[c.article_id]}")
+            continue
+        twins = [t for t in by_hash.get(c.content_hash, []) if t[0] != c.article_id]
+        same_outlet = [t for t in twins if t[1] == c.source]
+        if same_outlet and c.article_id not in by_id:
+            result.decisions[c.page_url] = Decision("duplicate", f"same text as article {same_outlet[0][0]}")
+            continue
+        claimed[c.article_id] = c.page_url
+        row = {
+            **c.fields,
+            "article_id": c.article_id,
+            "url": c.canonical_url,
+            "source": c.source,
+            "content_hash": c.content_hash,
+            "last_seen_at": now,
+            "run_id": run_id,
+        }
+        prior = by_id.get(c.article_id)
+        if prior is None:
+            # wire copy at other outlets: the earliest stored copy names the cluster
+            other = sorted((t for t in twins if t[1] != c.source), key=lambda t: (t[2] is None, t[2], t[0]))
+            row.update(first_seen_at=now, updated_at=now, version=1, cluster_id=other[0][0] if other else c.article_id)
+            outcome = "new"
+        else:
+            changed = prior.content_hash != c.content_hash or (prior.title or "") != (c.fields.get("title") or "")
+            row.update(
+                first_seen_at=prior.first_seen_at,
+                cluster_id=prior.cluster_id,
+                version=prior.version + 1 if changed else prior.version,
+            )
+            if changed:
+                row["updated_at"] = now
+                outcome = "updated"
+            else:
+                row["updated_at"] = prior.updated_at
+                outcome = "unchanged"
+        by_hash.setdefault(c.content_hash, []).append((c.article_id, c.source, row["first_seen_at"]))
+        result.decisions[c.page_url] = Decision(outcome, None, row)
+    return result

@@ -1,0 +1,107 @@
+"""Opening the DuckDB file: one writer at a time, bounded waits on the file lock, ordered migrations."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+
+log = logging.getLogger("borderwatch.storage")
+
+MIGRATIONS_TABLE = "schema_migrations"
+
+
+class DatabaseLocked(RuntimeError):
+    """Another process held the DuckDB file for longer than we were willing to wait."""
+
+
+def _is_lock_error(exc: Exception) -> bool:
+    text = str(exc)
+    return "Could not set lock" in text or "Conflicting lock" in text
+
+
+def open_db(path: str | Path, *, read_only: bool = False, wait_s: float = 30.0) -> duckdb.DuckDBPyConnection:
+    """Open the database file, retrying while another process holds its lock.
+
+    DuckDB lets one process write and refuses a second open at once ("Conflicting lock is held"),
+    so a notebook or a `borderwatch sql` in another process must not make us fail: wait, bounded.
+    """
+    path = Path(path)
+    if read_only and not path.exists():
+        raise FileNotFoundError(f"no database at {path}: run `borderwatch run` or `borderwatch demo` first")
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + wait_s
+    delay = 0.05
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            if not _is_lock_error(exc):
+                raise
+            if time.monotonic() >= deadline:
+                raise DatabaseLocked(
+                    f"{path} is locked by another process (a running pipeline, notebook or `borderwatch sql`); "
+                    f"gave up after {wait_s:.0f} s"
+                ) from exc
+            log.info("database %s is locked by another process, retrying in %.2f s", path, delay)
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
+
+
+@contextmanager
+def connection(
+    path: str | Path, *, read_only: bool = False, wait_s: float = 30.0
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection that is closed on exit, so the file lock is held only as long as needed."""
+    con = open_db(path, read_only=read_only, wait_s=wait_s)
+    try:
+        if not read_only:
+            migrate(con)
+        yield con
+    finally:
+        con.close()
+
+
+def _migration_files() -> list[tuple[int, str, str]]:
+    found = []
+    for entry in resources.files("storage.migrations").iterdir():
+        name = entry.name
+        if name.endswith(".sql") and name[:3].isdigit():
+            found.append((int(name[:3]), name, entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Apply the migrations this file has not seen yet, each in its own transaction; returns their names."""
+    con.execute(
+        f"CREATE TABLE IF NOT EXISTS {MIGRATIONS_TABLE} "
+        "(version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL)"
+    )
+    done = {row[0] for row in con.execute(f"SELECT version FROM {MIGRATIONS_TABLE}").fetchall()}
+    applied = []
+    for version, name, sql in _migration_files():
+        if version in done:
+            continue
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(sql)
+            con.execute(f"INSERT INTO {MIGRATIONS_TABLE} VALUES (?, ?, ?)", [version, name, datetime.now(UTC)])
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        log.info("applied migration %s", name)
+        applied.append(name)
+    return applied
+
+
+def schema_version(con: duckdb.DuckDBPyConnection) -> int:
+    row = con.execute(f"SELECT max(version) FROM {MIGRATIONS_TABLE}").fetchone()
+    return int(row[0] or 0)

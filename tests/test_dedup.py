@@ -1,0 +1,55 @@
+"""Dedup decisions: canonical URL identity, same-outlet content twins, wire copy clusters, versions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flows.dedup import Candidate, content_hash, decide
+from storage.queries import KnownArticle
+
+NOW = datetime(2026, 11, 30, tzinfo=UTC)
+EARLIER = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def cand(url: str, aid: str, text: str, source: str = "a", title: str = "T") -> Candidate:
+    return Candidate(
+        url, source, aid, f"https://{source}.example/{aid}", content_hash(title, text), {"title": title, "text": text}
+    )
+
+
+def test_content_hash_ignores_whitespace_and_case() -> None:
+    assert content_hash("T", "Border  Patrol\nsaid") == content_hash("T", "border patrol said")
+    assert content_hash("T", "Border Patrol said") != content_hash("T", "Border Patrol says")
+
+
+def test_same_canonical_url_twice_in_a_run_is_one_article() -> None:
+    res = decide([cand("u1?utm=x", "id1", "x"), cand("u1", "id1", "x")], [], "r", NOW)
+    assert [d.outcome for d in res.decisions.values()] == ["new", "duplicate"]
+    assert len(res.rows) == 1
+
+
+def test_same_text_at_two_urls_of_one_outlet_is_a_duplicate() -> None:
+    res = decide([cand("u1", "id1", "same words"), cand("amp/u1", "id2", "same words")], [], "r", NOW)
+    assert res.decisions["amp/u1"].outcome == "duplicate"
+    assert "id1" in (res.decisions["amp/u1"].reason or "")
+
+
+def test_wire_copy_at_another_outlet_is_a_row_in_the_same_cluster() -> None:
+    known = [KnownArticle("id1", "a", content_hash("T", "wire text"), "T", 1, EARLIER, EARLIER, "id1")]
+    res = decide([cand("b/u", "id9", "wire text", source="b")], known, "r", NOW)
+    row = res.rows[0]
+    assert res.decisions["b/u"].outcome == "new"
+    assert row["cluster_id"] == "id1" and row["article_id"] == "id9"
+
+
+def test_known_article_unchanged_and_updated() -> None:
+    known = [KnownArticle("id1", "a", content_hash("T", "old"), "T", 1, EARLIER, EARLIER, "id1")]
+    same = decide([cand("u1", "id1", "old")], known, "r", NOW)
+    assert same.decisions["u1"].outcome == "unchanged"
+    assert same.rows[0]["version"] == 1 and same.rows[0]["updated_at"] == EARLIER
+    assert same.rows[0]["first_seen_at"] == EARLIER and same.rows[0]["last_seen_at"] == NOW
+    changed = decide([cand("u1", "id1", "corrected text")], known, "r", NOW)
+    assert changed.decisions["u1"].outcome == "updated"
+    assert changed.rows[0]["version"] == 2 and changed.rows[0]["updated_at"] == NOW
+    retitled = decide([cand("u1", "id1", "old", title="New headline")], known, "r", NOW)
+    assert retitled.decisions["u1"].outcome == "updated"
