@@ -23,7 +23,7 @@ from lxml import html as lxml_html
 from w3lib.encoding import html_to_unicode
 
 from flows.language import detect_language
-from flows.urls import choose_canonical
+from storage.urls import choose_canonical
 
 log = logging.getLogger("borderwatch.clean")
 

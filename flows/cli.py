@@ -25,6 +25,8 @@ def _setup_logging(verbose: bool) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # Prefect's HTTP client logs every call to its ephemeral server at INFO
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def _prefect_home(db: Path) -> None:
@@ -78,7 +80,12 @@ def _run_pipeline(cfg: Any, sources: list[str] | None, db: Path) -> int:
     _prefect_home(db)
     from flows.pipeline import pipeline_flow  # imports Prefect: only after its settings are in place
 
-    summary = pipeline_flow(cfg, sources, db)
+    try:
+        summary = pipeline_flow(cfg, sources, db)
+    except Exception as exc:  # the run is recorded as failed in crawl_runs; say why without a traceback
+        log.info("run failed", exc_info=True)
+        click.echo(f"run failed: {type(exc).__name__}: {exc} (rerun with -v for details)", err=True)
+        return 1
     for line in summary.lines():
         click.echo(line)
     return 0 if summary.status in ("completed", "completed_with_errors") else 1

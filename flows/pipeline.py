@@ -24,11 +24,11 @@ from flows.clean import Cleaned, PageJob, clean_pages
 from flows.config import Config, Source
 from flows.crawl import run_crawler, write_plan
 from flows.dedup import Candidate, content_hash, decide
-from flows.urls import article_id, canonicalize_url
 from storage.archive import FetchRecord, read_ledger, read_responses
 from storage.db import connection
-from storage.load import load_run, start_run
+from storage.load import fail_run, load_run, start_run
 from storage.queries import known_articles
+from storage.urls import article_id, canonicalize_url
 
 log = logging.getLogger("borderwatch.pipeline")
 
@@ -55,6 +55,10 @@ class RunSummary:
             f"duplicate {c.get('articles_duplicate', 0)}, off-topic {c.get('articles_offtopic', 0)}; "
             f"not articles {c.get('not_articles', 0)}; errors {c.get('errors', 0)}",
             *(f"  {msg}" for msg in ([self.message] if self.message else [])),
+            *(
+                f"  {source}: " + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items()))
+                for source, outcomes in sorted(self.per_source.items())
+            ),
         ]
 
 
@@ -66,7 +70,8 @@ def new_run_id(now: datetime) -> str:
 def crawl_stage(cfg: Config, sources: tuple[Source, ...], run_id: str, run_dir: Path) -> int:
     plan = write_plan(cfg, sources, run_id, run_dir)
     # bounded: every page is bounded by its own timeout, the whole crawl by this
-    budget = max(600.0, cfg.crawl.max_pages_per_source * len(sources) * max(cfg.crawl.download_delay, 0.05) * 2)
+    # hosts are crawled in parallel, so the slowest source sets the pace: its pages times the delay
+    budget = 600.0 + cfg.crawl.max_pages_per_source * max(cfg.crawl.download_delay, 0.05) * 3
     code = run_crawler(plan, run_dir / "crawl.log", timeout_s=budget)
     if code != 0:
         log.warning("crawler exited with status %s (see %s)", code, run_dir / "crawl.log")
@@ -249,8 +254,6 @@ def pipeline_flow(cfg: Config, source_keys: list[str] | None = None, db_path: Pa
         scores = relevance_stage(cfg, cleaned)
         return dedup_load_stage(cfg, db_path, run_id, records, cleaned, scores, started, code)
     except Exception as exc:
-        from storage.load import fail_run
-
         with connection(db_path) as con:
             fail_run(con, run_id, datetime.now(UTC), f"{type(exc).__name__}: {exc}")
         raise

@@ -122,6 +122,11 @@ def test_every_url_has_its_outcome(two_runs, sample_web, expected) -> None:
         ][1]
     )
     assert outcomes[("valley-courier", "/members/border-insider-report-12400.html")][0] == "robots"
+    # identical text at a second URL of the outlet, nothing else linking them: the content hash decides
+    for a in expected["articles"]:
+        for path in a.get("same_text_paths", []):
+            outcome, reason = outcomes[(a["outlet"], path)]
+            assert outcome == "duplicate" and "same text" in reason
 
 
 def test_robots_and_network_guard_keep_the_crawler_out(two_runs, expected) -> None:
@@ -234,3 +239,13 @@ def test_killed_run_leaves_a_consistent_database(sample_web, tmp_path: Path) -> 
     assert again.returncode == 0, again.stdout + again.stderr
     assert _q(db, "SELECT status FROM crawl_runs ORDER BY started_at") == [("interrupted",), ("completed_with_errors",)]
     assert _q(db, "SELECT count(*), count(DISTINCT url) FROM articles")[0] == (17, 17)
+
+
+def test_a_failed_run_exits_non_zero(sample_web, tmp_path: Path) -> None:
+    config = write_sample_config(sample_web, tmp_path)
+    not_a_db = tmp_path / "folder.duckdb"
+    not_a_db.mkdir()  # a folder where the database file should be: DuckDB cannot open it
+    out = run_cli("run", "--config", str(config), "--db", str(not_a_db))
+    assert out.returncode == 1
+    # Prefect logs the flow run's exception itself; the command's last word says what failed
+    assert out.stderr.strip().splitlines()[-1].startswith("run failed: IOException")

@@ -1,4 +1,4 @@
-"""Tests for flows.urls: canonical URL rules, canonical selection and ids."""
+"""Tests for storage.urls: canonical URL rules, canonical selection and ids."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from flows.urls import (
+from storage.urls import (
     TRACKING_PARAMS,
     article_id,
     canonicalize_url,

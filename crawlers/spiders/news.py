@@ -20,6 +20,7 @@ from crawlers import discovery
 from crawlers.items import FetchItem
 from crawlers.middlewares import BlockedAddress
 from storage.archive import FetchRecord
+from storage.urls import canonicalize_url
 
 MAX_SITEMAP_DEPTH = 3
 
@@ -65,8 +66,15 @@ class NewsSpider(scrapy.Spider):
 
     # -- requests and records -------------------------------------------------------------------------
 
+    def _key(self, url: str) -> str:
+        """Seen-set key: the canonical URL, so tracking-parameter and AMP variants are fetched once."""
+        try:
+            return canonicalize_url(url)
+        except ValueError:
+            return url
+
     def _request(self, url: str, source: str, kind: str, callback: Any, **meta: Any) -> scrapy.Request:
-        self.seen.add(url)
+        self.seen.add(self._key(url))
         return scrapy.Request(
             url,
             callback=callback,
@@ -77,7 +85,7 @@ class NewsSpider(scrapy.Spider):
 
     def _article_requests(self, links: list[discovery.Link], source: str) -> Iterator[scrapy.Request]:
         for link in links:
-            if link.url in self.seen:
+            if self._key(link.url) in self.seen:
                 continue
             if self.scheduled[source] >= self.max_pages:
                 self.logger.info("source %s reached max_pages_per_source=%d", source, self.max_pages)
@@ -158,7 +166,7 @@ class NewsSpider(scrapy.Spider):
             if depth + 1 > MAX_SITEMAP_DEPTH:
                 self.logger.warning("sitemap nesting deeper than %d at %s", MAX_SITEMAP_DEPTH, child)
                 break
-            if child not in self.seen:
+            if self._key(child) not in self.seen:
                 yield self._request(child, source, "sitemap", self.parse_sitemap, depth=depth + 1)
         yield from self._article_requests(sitemap.links, source)
 
@@ -178,7 +186,7 @@ class NewsSpider(scrapy.Spider):
         yield from self._article_requests(links, source)
         if depth + 1 < self.max_section_pages:
             for url in next_pages[:1]:
-                if url not in self.seen:
+                if self._key(url) not in self.seen:
                     yield self._request(url, source, "section", self.parse_section, depth=depth + 1)
 
     def parse_article(self, response: Response) -> Iterator[FetchItem]:
