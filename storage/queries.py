@@ -42,7 +42,8 @@ def known_articles(con: duckdb.DuckDBPyConnection, article_ids: list[str], hashe
 def recent_runs(con: duckdb.DuckDBPyConnection, limit: int = 10) -> tuple[list[str], list[tuple[Any, ...]]]:
     cur = con.execute(
         "SELECT run_id, started_at, status, round(duration_s, 1) AS seconds, pages_fetched AS pages, "
-        "articles_new AS new, articles_updated AS updated, articles_duplicate AS duplicate, "
+        "articles_new AS new, articles_updated AS updated, articles_unchanged AS unchanged, "
+        "articles_duplicate AS duplicate, "
         "articles_offtopic AS off_topic, not_articles, errors FROM crawl_runs ORDER BY started_at DESC LIMIT ?",
         [limit],
     )
