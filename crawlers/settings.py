@@ -24,8 +24,9 @@ BASE_SETTINGS: dict[str, Any] = {
     "AUTOTHROTTLE_START_DELAY": 1.0,
     "AUTOTHROTTLE_MAX_DELAY": 30.0,
     "DOWNLOAD_TIMEOUT": 30,
-    # a huge or endless response is cut, not buffered: 8 MiB is far above any article page
-    "DOWNLOAD_MAXSIZE": 8 * 1024 * 1024,
+    # a huge or endless response is cut, not buffered; Scrapy applies the limit to the decompressed body
+    # too, so a gzip bomb stops there (10 MiB is far above any article page)
+    "DOWNLOAD_MAXSIZE": 10 * 1024 * 1024,
     "DOWNLOAD_WARNSIZE": 2 * 1024 * 1024,
     "REDIRECT_MAX_TIMES": 5,
     "RETRY_TIMES": 2,
@@ -38,7 +39,17 @@ BASE_SETTINGS: dict[str, Any] = {
     "DOWNLOADER_MIDDLEWARES": {
         # before robots.txt and the downloader, so a refused address never sees a packet
         "crawlers.middlewares.NetworkGuardMiddleware": 50,
+        # Scrapy's robots.txt and retry middlewares, extended with Crawl-delay, Retry-After and backoff
+        "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+        "crawlers.politeness.RobotsCrawlDelayMiddleware": 100,
+        "crawlers.politeness.HostScheduleMiddleware": 120,
+        "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+        "crawlers.politeness.BackoffRetryMiddleware": 550,
     },
+    # the host schedule waits with asyncio.sleep: pin the reactor it needs (Scrapy's default too)
+    "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
+    # a redirect chain or a nested sitemap deeper than this is a trap, not news
+    "DEPTH_LIMIT": 8,
     "ITEM_PIPELINES": {"crawlers.pipelines.RawArchivePipeline": 300},
     # every response reaches the spider so its outcome is recorded (404s, 500s included)
     "HTTPERROR_ALLOW_ALL": True,
@@ -57,7 +68,11 @@ def settings_for_plan(plan: dict[str, Any]) -> dict[str, Any]:
             "DOWNLOAD_DELAY": float(crawl.get("download_delay", 1.0)),
             "AUTOTHROTTLE_START_DELAY": max(float(crawl.get("download_delay", 1.0)), 0.1),
             "DOWNLOAD_TIMEOUT": float(crawl.get("download_timeout", 30)),
-            "DOWNLOAD_MAXSIZE": int(crawl.get("max_response_bytes", 8 * 1024 * 1024)),
+            "DOWNLOAD_MAXSIZE": int(crawl.get("max_response_bytes", 10 * 1024 * 1024)),
+            "RETRY_TIMES": int(crawl.get("retries", 2)),
+            "RETRY_BACKOFF_BASE": float(crawl.get("retry_backoff", 1.0)),
+            "MAX_RETRY_AFTER": float(crawl.get("max_retry_after", 300)),
+            "MAX_CRAWL_DELAY": float(crawl.get("max_crawl_delay", 30)),
             "USER_AGENT": crawl.get("user_agent") or DEFAULT_USER_AGENT,
             "NETWORK_GUARD_ALLOW": list(crawl.get("allow_private_hosts", [])),
             "RAW_RUN_DIR": plan["run_dir"],

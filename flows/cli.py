@@ -176,21 +176,27 @@ def sql(query: str, db: Path | None, fmt: str, wait: float) -> None:
 )
 @click.option("--limit", type=int, default=10, show_default=True)
 def status(db: Path | None, limit: int) -> None:
-    """Show the last runs and their counts.
+    """Show the last runs and their counts, and how each source fared in the last one.
+
+    A source whose feed moved or whose layout changed shows up as "CHECK: nothing discovered".
 
     \b
     Example:
         borderwatch status --db data/demo.duckdb
     """
     from storage.db import DatabaseLocked, connection
-    from storage.queries import recent_runs
+    from storage.queries import has_table, recent_runs, source_health
 
     try:
         with connection(db or _default_db(), read_only=True) as con:
             columns, rows = recent_runs(con, limit)
+            health = source_health(con) if has_table(con, "source_runs") else None  # None: not yet migrated
     except (DatabaseLocked, FileNotFoundError) as exc:
         raise click.ClickException(str(exc)) from exc
     _print_rows(columns, rows, "table")
+    if health:
+        click.echo("\nSources in the last finished run:")
+        _print_rows(*health, "table")
 
 
 @cli.command()

@@ -34,8 +34,13 @@ class CrawlConfig:
     download_delay: float = 1.0
     max_pages_per_source: int = 500
     max_section_pages: int = 3
+    max_age_days: float = 14.0
     download_timeout: float = 30.0
-    max_response_bytes: int = 8 * 1024 * 1024
+    max_response_bytes: int = 10 * 1024 * 1024
+    retries: int = 2
+    retry_backoff: float = 1.0
+    max_retry_after: float = 300.0
+    max_crawl_delay: float = 30.0
     user_agent: str = ""
     allow_private_hosts: tuple[str, ...] = ()
 
@@ -53,16 +58,26 @@ class TopicConfig:
     scopes: tuple[str, ...] = ()
 
 
+SOURCE_TYPES = ("news", "gdelt")
+
+
 @dataclass(frozen=True)
 class Source:
     key: str
     name: str
     language: str
+    type: str = "news"
     feeds: tuple[str, ...] = ()
     sitemaps: tuple[str, ...] = ()
     sections: tuple[str, ...] = ()
+    robots_sitemaps: bool = True
+    domains: tuple[str, ...] = ()
     country: str = ""
     article_pattern: str = ""
+    query: str = ""
+    gdelt_api: str = ""
+    timespan: str = "1d"
+    max_records: int = 250
 
 
 @dataclass(frozen=True)
@@ -156,8 +171,21 @@ def _source(path: Path, index: int, data: Any) -> Source:
         raise ConfigError(
             f"{path}: [{where}] language must be a two-letter code like 'en' or 'es', got {src.language!r}"
         )
-    if not (src.feeds or src.sitemaps or src.sections):
+    if src.type not in SOURCE_TYPES:
+        raise ConfigError(f"{path}: [{where}] type must be one of {', '.join(SOURCE_TYPES)}, got {src.type!r}")
+    if src.type == "gdelt":
+        if not src.query.strip():
+            raise ConfigError(f"{path}: [{where}] a gdelt source needs a query")
+        if not 1 <= src.max_records <= 250:
+            raise ConfigError(f"{path}: [{where}] max_records must be between 1 and 250 (the GDELT API's limit)")
+        if not re.fullmatch(r"\d+(min|h|d|w|m)", src.timespan):
+            raise ConfigError(f"{path}: [{where}] timespan must look like 15min, 24h, 1d, 2w or 3m")
+        if src.gdelt_api:
+            _check_url(path, f"[{where}] gdelt_api", src.gdelt_api)
+    elif not (src.feeds or src.sitemaps or src.sections):
         raise ConfigError(f"{path}: [{where}] needs at least one of feeds, sitemaps, sections")
+    elif src.query:
+        raise ConfigError(f'{path}: [{where}] query is for gdelt sources (type = "gdelt")')
     for kind in ("feeds", "sitemaps", "sections"):
         for url in getattr(src, kind):
             _check_url(path, f"[{where}] {kind}", url)

@@ -12,35 +12,62 @@ import os
 import signal
 import subprocess
 import sys
+from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from flows.config import Config, Source
+
+# a URL whose fetch failed this many runs in a row is no longer retried unless discovery lists it again
+MAX_FAILED_RUNS = 5
+TUPLE_FIELDS = ("feeds", "sitemaps", "sections", "domains")
 
 log = logging.getLogger("borderwatch.crawl")
 
 
-def write_plan(cfg: Config, sources: tuple[Source, ...], run_id: str, run_dir: Path) -> Path:
+def write_plan(
+    cfg: Config,
+    sources: tuple[Source, ...],
+    run_id: str,
+    run_dir: Path,
+    state: list[dict[str, Any]] | None = None,
+) -> Path:
+    """The crawler's instructions: settings, sources and what earlier runs learned of their URLs.
+
+    `state` rows (storage.queries.crawl_state) go to a JSON-lines file beside the plan; those whose last
+    fetch failed are also listed under "retry" so they are tried again even if discovery no longer lists them.
+    """
+    run_dir.mkdir(parents=True, exist_ok=True)
+    state = state or []
+    state_file = run_dir / "state.jsonl"
+    with open(state_file, "w", encoding="utf-8") as fh:
+        for row in state:
+            fh.write(json.dumps(row) + "\n")
+    retry = [
+        {"key": r["key"], "url": r["url"], "source": r["source"]}
+        for r in state
+        if r["kind"] == "article" and 0 < (r.get("fail_count") or 0) <= MAX_FAILED_RUNS
+    ]
     plan = {
         "run_id": run_id,
         "run_dir": str(run_dir),
+        "state_file": str(state_file),
+        "stats_file": str(run_dir / "crawl_stats.json"),
         "crawl": cfg.crawl_plan_dict(),
-        "sources": [
-            {
-                "key": s.key,
-                "name": s.name,
-                "language": s.language,
-                "feeds": list(s.feeds),
-                "sitemaps": list(s.sitemaps),
-                "sections": list(s.sections),
-                "article_pattern": s.article_pattern,
-            }
-            for s in sources
-        ],
+        "sources": [{**asdict(s), **{k: list(getattr(s, k)) for k in TUPLE_FIELDS}} for s in sources],
+        "retry": retry,
     }
-    run_dir.mkdir(parents=True, exist_ok=True)
     path = run_dir / "plan.json"
     path.write_text(json.dumps(plan, indent=2), encoding="utf-8")
     return path
+
+
+def read_stats(run_dir: Path) -> dict[str, dict[str, int]]:
+    """Per-source discovery figures the crawler wrote at its end (empty when it was killed first)."""
+    try:
+        return json.loads((run_dir / "crawl_stats.json").read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        return {}
 
 
 def run_crawler(plan_path: Path, log_path: Path, timeout_s: float) -> int:

@@ -7,15 +7,19 @@ text files becomes that outlet's base URL, and `_routes.json` adds behaviours a 
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import json
 import logging
 import mimetypes
 import re
+import socket
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from email.utils import formatdate, parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -43,11 +47,15 @@ class SampleWeb:
 
     bases: dict[str, str]
     requests: list[tuple[str, str]] = field(default_factory=list)  # (outlet, path)
+    times: list[float] = field(default_factory=list)  # monotonic arrival time of each request above
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def record(self, outlet: str, path: str) -> None:
+    def record(self, outlet: str, path: str) -> int:
+        """Log a request; returns how many times this path has been requested (for fail-N-times routes)."""
         with self._lock:
             self.requests.append((outlet, path))
+            self.times.append(time.monotonic())
+            return sum(1 for o, p in self.requests if o == outlet and p.split("?")[0] == path.split("?")[0])
 
     def expected(self) -> dict[str, Any]:
         return json.loads((SAMPLE_SITE / "expected.json").read_text(encoding="utf-8"))
@@ -73,7 +81,7 @@ def _handler(web: SampleWeb, key: str, root: Path) -> type[BaseHTTPRequestHandle
             if self.command != "HEAD":
                 self.wfile.write(body)
 
-        def _file(self, rel: str) -> tuple[bytes, str] | None:
+        def _file(self, rel: str) -> tuple[bytes, str, float] | None:
             path = (root / rel.lstrip("/")).resolve()
             if path.is_dir():
                 path = path / "index.html"
@@ -87,17 +95,33 @@ def _handler(web: SampleWeb, key: str, root: Path) -> type[BaseHTTPRequestHandle
                 data = _PLACEHOLDER.sub(
                     lambda m: web.bases.get(m.group(1), m.group(0)), data.decode("utf-8", "surrogateescape")
                 ).encode("utf-8", "surrogateescape")
-            return data, ctype
+            return data, ctype, path.stat().st_mtime
 
         def do_GET(self) -> None:  # noqa: N802 - stdlib name
             path = unquote(urlsplit(self.path).path)
-            web.record(key, self.path)
+            hits = web.record(key, self.path)
             route = routes.get(path, {})
             if "delay" in route:
                 time.sleep(float(route["delay"]))
+            if route.get("reset"):
+                self.close_connection = True  # hang up without a response: a connection reset
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
+            if hits <= int(route.get("fail_times", 0)):
+                status = int(route.get("fail_status", 503))
+                extra = {"Retry-After": str(route["retry_after"])} if "retry_after" in route else {}
+                self._send(status, b"<html><body>try later</body></html>", "text/html", extra)
+                return
             if "redirect" in route:
                 target = _PLACEHOLDER.sub(lambda m: web.bases.get(m.group(1), m.group(0)), route["redirect"])
                 self._send(int(route.get("status", 301)), b"", "text/plain", {"Location": target})
+                return
+            if route.get("endless"):
+                self._endless(route.get("content_type", "text/html"))
+                return
+            if "gzip_bomb_mb" in route:
+                bomb = gzip.compress(b"<p>" + b"\0" * (int(route["gzip_bomb_mb"]) << 20), compresslevel=9)
+                self._send(200, bomb, "text/html", {"Content-Encoding": "gzip"})
                 return
             if "file" in route:
                 found = self._file(route["file"])
@@ -112,8 +136,42 @@ def _handler(web: SampleWeb, key: str, root: Path) -> type[BaseHTTPRequestHandle
             if found is None:
                 self._send(404, b"<html><body><h1>Not found</h1></body></html>", "text/html; charset=utf-8")
                 return
-            body, ctype = found
-            self._send(int(route.get("status", 200)), body, route.get("content_type", ctype))
+            body, ctype, mtime = found
+            headers = {
+                "ETag": '"' + hashlib.sha1(body).hexdigest()[:16] + '"',
+                "Last-Modified": formatdate(mtime, usegmt=True),
+                **route.get("headers", {}),
+            }
+            if self._not_modified(headers["ETag"], mtime):
+                self._send(304, b"", route.get("content_type", ctype), headers)
+                return
+            self._send(int(route.get("status", 200)), body, route.get("content_type", ctype), headers)
+
+        def _not_modified(self, etag: str, mtime: float) -> bool:
+            """Conditional GET, as a well-behaved news server does it."""
+            if self.headers.get("If-None-Match"):
+                return etag in [t.strip() for t in self.headers["If-None-Match"].split(",")]
+            since = self.headers.get("If-Modified-Since")
+            if since:
+                try:
+                    return int(mtime) <= parsedate_to_datetime(since).timestamp()
+                except (TypeError, ValueError):
+                    return False
+            return False
+
+        def _endless(self, ctype: str) -> None:
+            """A response that never ends (bounded here at 256 MiB or 60 s so a broken client can't hang us)."""
+            self.send_response(200)
+            self.send_header("Content-Type", ctype)
+            self.end_headers()
+            chunk, sent, deadline = b"<p>more</p>" * 6000, 0, time.monotonic() + 60
+            try:
+                while sent < 256 << 20 and time.monotonic() < deadline:
+                    self.wfile.write(chunk)
+                    sent += len(chunk)
+            except OSError:
+                pass  # the client hung up: what a size limit does
+            self.close_connection = True
 
         do_HEAD = do_GET
 
@@ -166,6 +224,8 @@ def sample_config_toml(web: SampleWeb, data_dir: Path) -> str:
         "concurrency_per_host = 4",
         "download_delay = 0",
         "max_pages_per_source = 100",
+        "max_age_days = 0  # the sample site is frozen in time: no age limit",
+        "retry_backoff = 0.2",
         "download_timeout = 10",
         'allow_private_hosts = ["127.0.0.1"]',
         "",

@@ -22,12 +22,12 @@ from prefect.cache_policies import NO_CACHE
 from flows import relevance
 from flows.clean import Cleaned, PageJob, clean_pages
 from flows.config import Config, Source
-from flows.crawl import run_crawler, write_plan
+from flows.crawl import read_stats, run_crawler, write_plan
 from flows.dedup import Candidate, content_hash, decide
-from storage.archive import FetchRecord, read_ledger, read_responses
+from storage.archive import FetchRecord, discovery_date, read_ledger, read_responses
 from storage.db import connection
 from storage.load import fail_run, load_run, start_run
-from storage.queries import known_articles
+from storage.queries import crawl_state, known_articles
 from storage.urls import article_id, canonicalize_url
 
 log = logging.getLogger("borderwatch.pipeline")
@@ -53,7 +53,8 @@ class RunSummary:
             f"  pages fetched {c.get('pages_fetched', 0)}; articles new {c.get('articles_new', 0)}, "
             f"updated {c.get('articles_updated', 0)}, unchanged {c.get('articles_unchanged', 0)}, "
             f"duplicate {c.get('articles_duplicate', 0)}, off-topic {c.get('articles_offtopic', 0)}; "
-            f"not articles {c.get('not_articles', 0)}; errors {c.get('errors', 0)}",
+            f"not articles {c.get('not_articles', 0)}; errors {c.get('errors', 0)}; "
+            f"known and not fetched {c.get('skipped_known', 0)}, not modified {c.get('not_modified', 0)}",
             *(f"  {msg}" for msg in ([self.message] if self.message else [])),
             *(
                 f"  {source}: " + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items()))
@@ -67,10 +68,10 @@ def new_run_id(now: datetime) -> str:
 
 
 @task(name="crawl", cache_policy=NO_CACHE)
-def crawl_stage(cfg: Config, sources: tuple[Source, ...], run_id: str, run_dir: Path) -> int:
-    plan = write_plan(cfg, sources, run_id, run_dir)
-    # bounded: every page is bounded by its own timeout, the whole crawl by this
-    # hosts are crawled in parallel, so the slowest source sets the pace: its pages times the delay
+def crawl_stage(cfg: Config, sources: tuple[Source, ...], run_id: str, run_dir: Path, state: list[dict]) -> int:
+    plan = write_plan(cfg, sources, run_id, run_dir, state)
+    # every page is bounded by its own timeout; hosts are crawled in parallel, so the slowest source sets
+    # the pace (its pages times the delay) and the whole crawl is bounded by this
     budget = 600.0 + cfg.crawl.max_pages_per_source * max(cfg.crawl.download_delay, 0.05) * 3
     code = run_crawler(plan, run_dir / "crawl.log", timeout_s=budget)
     if code != 0:
@@ -127,21 +128,17 @@ def _page_row(run_id: str, r: FetchRecord, outcome: str, reason: str | None, **e
     }
 
 
-@task(name="dedup-and-load", cache_policy=NO_CACHE)
-def dedup_load_stage(
+def classify_pages(
     cfg: Config,
-    db_path: Path,
     run_id: str,
     records: list[FetchRecord],
     cleaned: dict[int, Cleaned],
     scores: dict[int, relevance.Relevance],
-    started: float,
-    crawl_code: int,
-) -> RunSummary:
-    now = datetime.now(UTC)
+) -> tuple[list[dict[str, Any]], list[Candidate]]:
+    """A pages row for every ledger record, and the on-topic articles that go on to dedup (their rows wait
+    with outcome 'pending' until dedup decides)."""
     pages: list[dict[str, Any]] = []
     candidates: list[Candidate] = []
-    cand_index: dict[str, int] = {}
     for i, r in enumerate(records):
         if r.kind != "article" or r.outcome != "fetched":
             outcome = "discovery" if r.outcome == "fetched" else r.outcome
@@ -156,26 +153,23 @@ def dedup_load_stage(
             continue
         rel = scores[i]
         canonical = c.canonical_url or canonicalize_url(r.final_url or r.url)
-        aid = article_id(canonical)
         extra = {
             "canonical_url": canonical,
-            "article_id": aid,
+            "article_id": article_id(canonical),
             "title": c.title or r.hints.get("feed_title"),
             "relevance": rel.score,
             "relevance_terms": list(rel.terms),
         }
         if rel.score < cfg.topic.min_relevance:
-            pages.append(
-                _page_row(run_id, r, "off_topic", f"relevance {rel.score:.2f} < {cfg.topic.min_relevance}", **extra)
-            )
+            reason = f"relevance {rel.score:.2f} < {cfg.topic.min_relevance}"
+            pages.append(_page_row(run_id, r, "off_topic", reason, **extra))
             continue
-        cand_index[r.url] = len(pages)
         pages.append(_page_row(run_id, r, "pending", None, **extra))
         candidates.append(
             Candidate(
                 page_url=r.url,
                 source=r.source,
-                article_id=aid,
+                article_id=extra["article_id"],
                 canonical_url=canonical,
                 content_hash=content_hash(c.title, c.text),
                 self_canonical=canonicalize_url(r.final_url or r.url) == canonical,
@@ -192,11 +186,91 @@ def dedup_load_stage(
                 },
             )
         )
+    return pages, candidates
+
+
+def _state_key(url: str) -> str:
+    try:
+        return canonicalize_url(url)
+    except ValueError:
+        return url
+
+
+def url_state_rows(run_id: str, records: list[FetchRecord], pages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What the next run's crawler should know of each URL this run requested (one row per URL key)."""
+    rows: dict[str, dict[str, Any]] = {}
+    for r, page in zip(records, pages, strict=True):
+        status = r.http_status
+        failed = r.outcome == "error" or (status is not None and (status >= 500 or status == 429))
+        rows[_state_key(r.url)] = {
+            "url_key": _state_key(r.url),
+            "url": r.url,
+            "source": r.source,
+            "kind": r.kind,
+            "etag": None if failed else r.etag,
+            "last_modified": None if failed else r.last_modified,
+            "lastmod": discovery_date(r.hints),
+            "http_status": status,
+            "outcome": page["outcome"],
+            "failed": failed,
+            "fetched_at": page["fetched_at"],
+            "run_id": run_id,
+        }
+    return list(rows.values())
+
+
+def source_run_rows(
+    run_id: str, sources: list[str], pages: list[dict[str, Any]], stats: dict[str, dict[str, int]]
+) -> list[dict[str, Any]]:
+    """Per-source figures: the crawler's discovery counts plus the outcomes of its pages."""
+    out = []
+    for source in sources:
+        outcomes = Counter(p["outcome"] for p in pages if p["source"] == source)
+        found = stats.get(source, {})
+        out.append(
+            {
+                "run_id": run_id,
+                "source": source,
+                "discovered": found.get("discovered", 0),
+                "skipped_known": found.get("skipped_known", 0),
+                "offsite": found.get("offsite", 0),
+                "over_limit": found.get("over_limit", 0),
+                "fetched": sum(1 for p in pages if p["source"] == source and p["http_status"] is not None),
+                "not_modified": outcomes["not_modified"],
+                "articles_new": outcomes["new"],
+                "articles_updated": outcomes["updated"],
+                "articles_unchanged": outcomes["unchanged"],
+                "articles_duplicate": outcomes["duplicate"],
+                "articles_offtopic": outcomes["off_topic"],
+                "not_articles": outcomes["not_article"] + outcomes["skipped"],
+                "errors": sum(outcomes[o] for o in ERROR_OUTCOMES),
+            }
+        )
+    return out
+
+
+@task(name="dedup-and-load", cache_policy=NO_CACHE)
+def dedup_load_stage(
+    cfg: Config,
+    db_path: Path,
+    run_id: str,
+    sources: list[str],
+    records: list[FetchRecord],
+    cleaned: dict[int, Cleaned],
+    scores: dict[int, relevance.Relevance],
+    stats: dict[str, dict[str, int]],
+    started: float,
+    crawl_code: int,
+) -> RunSummary:
+    now = datetime.now(UTC)
+    pages, candidates = classify_pages(cfg, run_id, records, cleaned, scores)
+    index = {p["url"]: i for i, p in enumerate(pages) if p["outcome"] == "pending"}
     with connection(db_path) as con:
         known = known_articles(con, [c.article_id for c in candidates], [c.content_hash for c in candidates])
         result = decide(candidates, known, run_id, now)
         for url, decision in result.decisions.items():
-            pages[cand_index[url]].update(outcome=decision.outcome, reason=decision.reason)
+            pages[index[url]].update(outcome=decision.outcome, reason=decision.reason)
+        per_source = source_run_rows(run_id, sources, pages, stats)
         counts = Counter(p["outcome"] for p in pages)
         run_counts = {
             "pages_fetched": sum(1 for r in records if r.http_status is not None),
@@ -205,34 +279,28 @@ def dedup_load_stage(
             "articles_unchanged": counts["unchanged"],
             "articles_duplicate": counts["duplicate"],
             "articles_offtopic": counts["off_topic"],
-            "not_articles": counts["not_article"],
+            "not_articles": counts["not_article"] + counts["skipped"],
             "errors": sum(counts[o] for o in ERROR_OUTCOMES),
+            "skipped_known": sum(s["skipped_known"] for s in per_source),
+            "not_modified": counts["not_modified"],
         }
-        message = None
-        if crawl_code != 0:
-            message = f"crawler exited with status {crawl_code}"
+        message = f"crawler exited with status {crawl_code}" if crawl_code != 0 else None
         status = "completed" if crawl_code == 0 and run_counts["errors"] == 0 else "completed_with_errors"
         if crawl_code != 0 and not records:
             status = "failed"
         duration = time.monotonic() - started
+        run = {"finished_at": datetime.now(UTC), "status": status, "duration_s": duration, "message": message}
         load_run(
-            con,
-            run_id,
-            pages,
-            result.rows,
-            {
-                "finished_at": datetime.now(UTC),
-                "status": status,
-                "duration_s": duration,
-                "message": message,
-                **run_counts,
-            },
+            con, run_id, pages, result.rows, {**run, **run_counts}, url_state_rows(run_id, records, pages), per_source
         )
-    per_source: dict[str, Counter[str]] = {}
+    by_source: dict[str, Counter[str]] = {}
     for p in pages:
-        per_source.setdefault(p["source"], Counter())[p["outcome"]] += 1
+        by_source.setdefault(p["source"], Counter())[p["outcome"]] += 1
+    for row in per_source:
+        if row["skipped_known"]:
+            by_source.setdefault(row["source"], Counter())["known, not fetched"] = row["skipped_known"]
     return RunSummary(
-        run_id, status, str(db_path), duration, run_counts, {k: dict(v) for k, v in per_source.items()}, message
+        run_id, status, str(db_path), duration, run_counts, {k: dict(v) for k, v in by_source.items()}, message
     )
 
 
@@ -245,14 +313,17 @@ def pipeline_flow(cfg: Config, source_keys: list[str] | None = None, db_path: Pa
     now = datetime.now(UTC)
     run_id = new_run_id(now)
     run_dir = Path(cfg.storage.raw_dir) / run_id
+    keys = [s.key for s in sources]
     with connection(db_path) as con:
-        start_run(con, run_id, now, [s.key for s in sources])
+        start_run(con, run_id, now, keys)
+        state = crawl_state(con, keys)
     try:
-        code = crawl_stage(cfg, sources, run_id, run_dir)
+        code = crawl_stage(cfg, sources, run_id, run_dir, state)
         records = read_ledger(run_dir)
         cleaned = clean_stage(cfg, records, run_dir, {s.key: s.language for s in sources})
         scores = relevance_stage(cfg, cleaned)
-        return dedup_load_stage(cfg, db_path, run_id, records, cleaned, scores, started, code)
+        stats = read_stats(run_dir)
+        return dedup_load_stage(cfg, db_path, run_id, keys, records, cleaned, scores, stats, started, code)
     except Exception as exc:
         with connection(db_path) as con:
             fail_run(con, run_id, datetime.now(UTC), f"{type(exc).__name__}: {exc}")

@@ -12,6 +12,7 @@ import json
 import logging
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from io import BytesIO
 from pathlib import Path
 from typing import IO, Any
@@ -33,7 +34,7 @@ class FetchRecord:
     url: str
     source: str
     kind: str  # feed | sitemap | section | article
-    outcome: str  # fetched | http_error | error | blocked | robots | skipped
+    outcome: str  # fetched | not_modified | http_error | error | blocked | robots | skipped
     fetched_at: str  # ISO 8601, UTC
     final_url: str | None = None
     http_status: int | None = None
@@ -41,7 +42,30 @@ class FetchRecord:
     content_type: str | None = None
     warc_file: str | None = None
     warc_offset: int | None = None
+    etag: str | None = None  # validators for the next run's conditional request
+    last_modified: str | None = None
     hints: dict[str, Any] = field(default_factory=dict)  # what discovery knew: feed title, dates, referrer
+
+
+def parse_date(value: Any) -> datetime | None:
+    """An ISO 8601 / W3C datetime as an aware UTC datetime; None when unreadable."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        dt = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+DISCOVERY_DATE_HINTS = ("lastmod", "news_published", "feed_updated_iso", "feed_published_iso", "gdelt_seen")
+
+
+def discovery_date(hints: dict[str, Any]) -> datetime | None:
+    """The newest change date discovery reported for a URL (sitemap lastmod, feed dates, GDELT's seen date):
+    what decides whether a known article is fetched again."""
+    found = [d for d in (parse_date(hints.get(k)) for k in DISCOVERY_DATE_HINTS) if d is not None]
+    return max(found) if found else None
 
 
 class ArchiveWriter:

@@ -41,7 +41,9 @@ def open_db(path: str | Path, *, read_only: bool = False, wait_s: float = 30.0) 
     delay = 0.05
     while True:
         try:
-            return duckdb.connect(str(path), read_only=read_only)
+            con = duckdb.connect(str(path), read_only=read_only)
+            con.execute("SET TimeZone = 'UTC'")  # times print and format the same on every machine
+            return con
         except duckdb.IOException as exc:
             if not _is_lock_error(exc):
                 raise

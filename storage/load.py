@@ -61,6 +61,42 @@ ARTICLE_SCHEMA = pa.schema(
     ]
 )
 
+URL_STATE_SCHEMA = pa.schema(
+    [
+        ("url_key", pa.string()),
+        ("url", pa.string()),
+        ("source", pa.string()),
+        ("kind", pa.string()),
+        ("etag", pa.string()),
+        ("last_modified", pa.string()),
+        ("lastmod", _TS),
+        ("http_status", pa.int32()),
+        ("outcome", pa.string()),
+        ("failed", pa.bool_()),
+        ("fetched_at", _TS),
+        ("run_id", pa.string()),
+    ]
+)
+
+SOURCE_RUN_COUNTS = (
+    "discovered",
+    "skipped_known",
+    "offsite",
+    "over_limit",
+    "fetched",
+    "not_modified",
+    "articles_new",
+    "articles_updated",
+    "articles_unchanged",
+    "articles_duplicate",
+    "articles_offtopic",
+    "not_articles",
+    "errors",
+)
+SOURCE_RUN_SCHEMA = pa.schema(
+    [("run_id", pa.string()), ("source", pa.string()), *((c, pa.int32()) for c in SOURCE_RUN_COUNTS)]
+)
+
 RUN_COUNTS = (
     "pages_fetched",
     "articles_new",
@@ -70,6 +106,8 @@ RUN_COUNTS = (
     "articles_offtopic",
     "not_articles",
     "errors",
+    "skipped_known",
+    "not_modified",
 )
 
 
@@ -100,10 +138,15 @@ def load_run(
     pages: list[dict[str, Any]],
     articles: list[dict[str, Any]],
     run: dict[str, Any],
+    url_states: list[dict[str, Any]] | None = None,
+    source_runs: list[dict[str, Any]] | None = None,
 ) -> None:
-    """Write a run's pages and articles and close its crawl_runs row, atomically and idempotently."""
+    """Write a run's pages, articles, crawl state and per-source figures and close its crawl_runs row,
+    atomically and idempotently (a retried load of the same run changes nothing)."""
     page_table = _table(pages, PAGE_SCHEMA)  # noqa: F841 - read by DuckDB through the replacement scan
     article_table = _table(articles, ARTICLE_SCHEMA)  # noqa: F841
+    state_table = _table(url_states or [], URL_STATE_SCHEMA)  # noqa: F841
+    source_table = _table(source_runs or [], SOURCE_RUN_SCHEMA)  # noqa: F841
     cols = ", ".join(ARTICLE_SCHEMA.names)
     updates = ", ".join(f"{c} = excluded.{c}" for c in ARTICLE_SCHEMA.names if c not in ("article_id", "first_seen_at"))
     con.execute("BEGIN TRANSACTION")
@@ -113,6 +156,28 @@ def load_run(
             f"INSERT INTO articles ({cols}) SELECT {cols} FROM article_table "
             f"ON CONFLICT (article_id) DO UPDATE SET {updates}"
         )
+        # validators and lastmod survive a response that lacks them (a 304, a failure); a success resets the
+        # failure count, a failure in a new run adds one
+        con.execute(
+            """
+            INSERT INTO url_state
+            SELECT url_key, url, source, kind, etag, last_modified, lastmod, http_status, outcome,
+                   CASE WHEN failed THEN 1 ELSE 0 END, fetched_at, fetched_at, run_id
+            FROM state_table
+            ON CONFLICT (url_key) DO UPDATE SET
+                url = excluded.url, source = excluded.source, kind = excluded.kind,
+                etag = coalesce(excluded.etag, url_state.etag),
+                last_modified = coalesce(excluded.last_modified, url_state.last_modified),
+                lastmod = greatest(excluded.lastmod, url_state.lastmod),
+                http_status = excluded.http_status, outcome = excluded.outcome,
+                fail_count = CASE WHEN excluded.fail_count = 0 THEN 0
+                                  WHEN url_state.run_id = excluded.run_id THEN url_state.fail_count
+                                  ELSE url_state.fail_count + 1 END,
+                last_fetched_at = excluded.last_fetched_at, run_id = excluded.run_id
+            """
+        )
+        cols = ", ".join(SOURCE_RUN_SCHEMA.names)
+        con.execute(f"INSERT OR REPLACE INTO source_runs ({cols}) SELECT {cols} FROM source_table")
         con.execute(
             "UPDATE crawl_runs SET finished_at = ?, status = ?, duration_s = ?, message = ?, "
             + ", ".join(f"{c} = ?" for c in RUN_COUNTS)

@@ -78,3 +78,41 @@ def run_query(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[list[str], list
     if cur.description is None:
         return [], []
     return [d[0] for d in cur.description], cur.fetchall()
+
+
+def crawl_state(con: duckdb.DuckDBPyConnection, sources: list[str]) -> list[dict[str, Any]]:
+    """What the crawler needs to know of these sources' URLs: validators for conditional requests, the
+    newest change date seen, and whether the last fetch failed (so it is retried)."""
+    cur = con.execute(
+        "SELECT url_key, url, source, kind, etag, last_modified, strftime(lastmod, '%Y-%m-%dT%H:%M:%S+00:00'), "
+        "http_status, outcome, fail_count FROM url_state WHERE source IN (SELECT unnest(?::VARCHAR[]))",
+        [sources],
+    )
+    cols = ["key", "url", "source", "kind", "etag", "last_modified", "lastmod", "http_status", "outcome", "fail_count"]
+    return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+
+
+def source_health(con: duckdb.DuckDBPyConnection, run_id: str | None = None) -> tuple[list[str], list[tuple]]:
+    """Per-source figures of one run (default: the latest finished one), with a health verdict that makes
+    a silently broken source visible: nothing found where a feed or layout used to yield links, or only errors."""
+    cur = con.execute(
+        """
+        SELECT source, discovered, skipped_known AS known, offsite, fetched, not_modified,
+               articles_new AS new, articles_updated AS updated, articles_offtopic AS off_topic, errors,
+               CASE WHEN fetched > 0 AND errors >= fetched THEN 'FAILING: every request failed'
+                    WHEN discovered = 0 AND not_modified = 0 THEN 'CHECK: nothing discovered (feed moved? layout?)'
+                    WHEN errors > 0 THEN 'ok, with errors'
+                    ELSE 'ok' END AS health
+        FROM source_runs
+        WHERE run_id = coalesce(?, (SELECT run_id FROM crawl_runs WHERE finished_at IS NOT NULL
+                                    ORDER BY started_at DESC LIMIT 1))
+        ORDER BY source
+        """,
+        [run_id],
+    )
+    return [d[0] for d in cur.description], cur.fetchall()
+
+
+def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    row = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchone()
+    return bool(row and row[0])

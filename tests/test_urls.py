@@ -194,9 +194,7 @@ _hosts = st.one_of(
         st.lists(_label, min_size=1, max_size=3),
         st.sampled_from(["com", "org", "co.uk"]),
     ),
-    st.sampled_from(
-        ["127.0.0.1", "localhost", "[::1]", "m.example.com", "www.example.com", "bücher.example"]
-    ),
+    st.sampled_from(["127.0.0.1", "localhost", "[::1]", "m.example.com", "www.example.com", "bücher.example"]),
 )
 _tricky_host = st.lists(st.sampled_from(["m", "amp", "mobile", "www", "M"]), max_size=3).map(
     lambda ls: ".".join([*ls, "co"])
@@ -207,9 +205,7 @@ _schemes = st.sampled_from(["http", "https", "HTTP"])
 _junk = st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=30)
 # Segments aimed at the rules' interactions (stacked AMP markers, escaped dots).
 _tricky_path = st.lists(
-    st.sampled_from(
-        ["", ".", "..", "amp", "AMP", "x.amp.html", ".amp.amp.html", "%2e", "%2E%2e", "am%70", "%7E", "a"]
-    ),
+    st.sampled_from(["", ".", "..", "amp", "AMP", "x.amp.html", ".amp.amp.html", "%2e", "%2E%2e", "am%70", "%7E", "a"]),
     max_size=6,
 ).map("/".join)
 
@@ -221,14 +217,10 @@ _segment = st.text(
     max_size=8,
 ).filter(lambda s: s not in (".", "..", "amp") and not s.endswith(".amp.html"))
 _paths = st.lists(_segment, min_size=1, max_size=4)
-_safe_value = st.lists(
-    st.sampled_from([*"abcXYZ019-._~+,:/", "%2F", "%26", "%3D", "%C3%A9"]), max_size=8
-).map("".join)
+_safe_value = st.lists(st.sampled_from([*"abcXYZ019-._~+,:/", "%2F", "%26", "%3D", "%C3%A9"]), max_size=8).map("".join)
 _plain_key = st.from_regex(r"[a-zA-Z][a-zA-Z0-9]{0,6}", fullmatch=True).filter(
     lambda k: (
-        k.lower() not in TRACKING_PARAMS
-        and not k.lower().startswith("utm_")
-        and k.lower() not in ("amp", "outputtype")
+        k.lower() not in TRACKING_PARAMS and not k.lower().startswith("utm_") and k.lower() not in ("amp", "outputtype")
     )
 )
 _plain_params = st.lists(st.tuples(_plain_key, _safe_value).map("=".join), max_size=5)
@@ -275,9 +267,7 @@ def test_tracking_params_never_change_result(
     mixed = list(params)
     for param in tracking:
         mixed.insert(rnd.randint(0, len(mixed)), param)
-    assert canonicalize_url(
-        _url(scheme, host, "", "/" + "/".join(path), "&".join(mixed))
-    ) == canonicalize_url(base)
+    assert canonicalize_url(_url(scheme, host, "", "/" + "/".join(path), "&".join(mixed))) == canonicalize_url(base)
 
 
 @settings(max_examples=300)

@@ -1,32 +1,59 @@
-"""The news spider: discovers article URLs from each source's feeds, sitemaps and section pages and
-fetches them; every response and every failure becomes a FetchItem for the raw archive."""
+"""The news spider: discovers article URLs from each source's feeds, sitemaps, section pages (and robots.txt
+`Sitemap:` lines, or the GDELT DOC API for a `gdelt` source) and fetches them; every response and every
+failure becomes a FetchItem for the raw archive.
+
+Incremental: the plan carries what earlier runs learned of each URL (url_state). A known article is not
+downloaded again unless discovery says it changed (a newer sitemap lastmod or feed date), and then with a
+conditional request; feeds, sitemaps and section pages are always fetched conditionally.
+"""
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import scrapy
+from scrapy import signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import IgnoreRequest, StopDownload
 from scrapy.http import Response
+from scrapy.http.headers import Headers
 from twisted.python.failure import Failure
 
-from crawlers import discovery
+from crawlers import discovery, gdelt
 from crawlers.items import FetchItem
 from crawlers.middlewares import BlockedAddress
-from storage.archive import FetchRecord
+from storage.archive import FetchRecord, discovery_date, parse_date
 from storage.urls import canonicalize_url
 
 MAX_SITEMAP_DEPTH = 3
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+# a known URL whose last fetch ended like this is not fetched again unless discovery says it changed
+SETTLED_STATUSES = {200, 304, 404, 410}
+SETTLED_OUTCOMES = {"robots", "blocked", "skipped"}
+_HOST_PREFIX = re.compile(r"^(www|www\d|feeds?|rss|m|amp|mobile)\.")
 
 
 def _now() -> str:
     return datetime.now(UTC).isoformat()
+
+
+def site_key(url: str) -> str:
+    """What "the same site" means for offsite checks: the host without www./feeds./m. prefixes; for an IP
+    address the host and port (the sample sites share 127.0.0.1)."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    try:
+        ipaddress.ip_address(host)
+        return parts.netloc.lower()
+    except ValueError:
+        return _HOST_PREFIX.sub("", host)
 
 
 class NewsSpider(scrapy.Spider):
@@ -38,13 +65,27 @@ class NewsSpider(scrapy.Spider):
         crawl = plan.get("crawl", {})
         self.max_pages = int(crawl.get("max_pages_per_source", 500))
         self.max_section_pages = int(crawl.get("max_section_pages", 3))
+        max_age = float(crawl.get("max_age_days", 0) or 0)
+        self.oldest = datetime.now(UTC) - timedelta(days=max_age) if max_age else None
         self.sources = {s["key"]: s for s in plan["sources"]}
         self.patterns = {
             key: re.compile(s["article_pattern"]) if s.get("article_pattern") else None
             for key, s in self.sources.items()
         }
+        self.domains = {
+            key: {site_key(u) for kind in ("feeds", "sitemaps", "sections") for u in s.get(kind, [])}
+            | {_HOST_PREFIX.sub("", d.lower()) for d in s.get("domains", [])}
+            for key, s in self.sources.items()
+        }
+        self.state: dict[str, dict[str, Any]] = {}
+        if plan.get("state_file"):
+            with open(plan["state_file"], encoding="utf-8") as fh:
+                for line in fh:
+                    row = json.loads(line)
+                    self.state[row["key"]] = row
         self.seen: set[str] = set()
         self.scheduled: Counter[str] = Counter()
+        self.counts: dict[str, Counter[str]] = {key: Counter() for key in self.sources}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> NewsSpider:
@@ -53,106 +94,202 @@ class NewsSpider(scrapy.Spider):
             plan = json.load(fh)
         spider = cls(plan, *args, **kwargs)
         spider._set_crawler(crawler)
+        crawler.signals.connect(spider.on_headers, signal=signals.headers_received)
+        crawler.signals.connect(spider.on_closed, signal=signals.spider_closed)
         return spider
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         for key, source in self.sources.items():
+            if source.get("type") == "gdelt":
+                url = gdelt.build_query_url(
+                    source["query"],
+                    api=source.get("gdelt_api") or gdelt.DEFAULT_API,
+                    timespan=source.get("timespan") or "1d",
+                    max_records=int(source.get("max_records") or 250),
+                )
+                yield self._request(url, key, "gdelt", self.parse_gdelt, conditional=False)
+                continue
             for url in source.get("feeds", []):
                 yield self._request(url, key, "feed", self.parse_feed)
             for url in source.get("sitemaps", []):
                 yield self._request(url, key, "sitemap", self.parse_sitemap, depth=0)
             for url in source.get("sections", []):
                 yield self._request(url, key, "section", self.parse_section, depth=0)
+            if source.get("robots_sitemaps"):
+                roots = {
+                    f"{p.scheme}://{p.netloc}"
+                    for p in map(urlsplit, (*source.get("feeds", []), *source.get("sections", [])))
+                }
+                for root in sorted(roots):
+                    yield self._request(f"{root}/robots.txt", key, "robots", self.parse_robots, conditional=False)
+        # last run's transient failures are tried again, whether or not discovery lists them today
+        for row in self.plan.get("retry", []):
+            if row["source"] in self.sources and row["key"] not in self.seen:
+                self.counts[row["source"]]["retried"] += 1
+                yield self._request(row["url"], row["source"], "article", self.parse_article, hints={"via": "retry"})
 
     # -- requests and records -------------------------------------------------------------------------
 
     def _key(self, url: str) -> str:
-        """Seen-set key: the canonical URL, so tracking-parameter and AMP variants are fetched once."""
+        """Seen-set and state key: the canonical URL, so tracking-parameter and AMP variants are fetched once."""
         try:
             return canonicalize_url(url)
         except ValueError:
             return url
 
-    def _request(self, url: str, source: str, kind: str, callback: Any, **meta: Any) -> scrapy.Request:
-        self.seen.add(self._key(url))
+    def _request(
+        self, url: str, source: str, kind: str, callback: Any, conditional: bool = True, **meta: Any
+    ) -> scrapy.Request:
+        key = self._key(url)
+        self.seen.add(key)
+        headers = {}
+        known = self.state.get(key) if conditional else None
+        if known and known.get("http_status") in (200, 304):
+            if known.get("etag"):
+                headers["If-None-Match"] = known["etag"]
+            if known.get("last_modified"):
+                headers["If-Modified-Since"] = known["last_modified"]
         return scrapy.Request(
             url,
             callback=callback,
             errback=self.on_error,
-            dont_filter=True,  # we keep our own seen-set so every request gets an outcome, loops included
-            meta={"source": source, "kind": kind, **meta},
+            headers=headers,
+            dont_filter=True,  # our own seen-set, so every request gets an outcome, redirect loops included
+            meta={"source": source, "kind": kind, "dont_obey_robotstxt": kind == "robots", **meta},
         )
 
-    def _article_requests(self, links: list[discovery.Link], source: str) -> Iterator[scrapy.Request]:
+    def _on_site(self, source: str, url: str) -> bool:
+        key = site_key(url)
+        return any(key == d or key.endswith("." + d) for d in self.domains[source])
+
+    def _article_requests(self, links: list[discovery.Link], source: str, anywhere: bool = False) -> Iterator[Any]:
+        counts = self.counts[source]
         for link in links:
-            if self._key(link.url) in self.seen:
+            key = self._key(link.url)
+            if key in self.seen:
+                continue
+            self.seen.add(key)
+            counts["discovered"] += 1
+            if not anywhere and not self._on_site(source, link.url):
+                counts["offsite"] += 1  # links leaving the source's domains are not followed
+                continue
+            changed = discovery_date(link.hints)
+            known = self.state.get(key)
+            if known and self._settled(known) and not self._changed(known, changed):
+                counts["skipped_known"] += 1
+                continue
+            if known is None and self.oldest and changed and changed < self.oldest:
+                counts["over_limit"] += 1  # an old sitemap entry: older than max_age_days
                 continue
             if self.scheduled[source] >= self.max_pages:
-                self.logger.info("source %s reached max_pages_per_source=%d", source, self.max_pages)
-                return
+                counts["over_limit"] += 1
+                continue
             self.scheduled[source] += 1
             yield self._request(link.url, source, "article", self.parse_article, hints=link.hints)
 
-    def _item(self, response: Response, outcome: str = "fetched", reason: str | None = None) -> FetchItem:
-        meta = response.meta
-        request_url = (meta.get("redirect_urls") or [response.url])[0]
-        ctype = response.headers.get(b"Content-Type", b"").decode("latin-1") or None
-        record = FetchRecord(
-            url=request_url,
-            final_url=response.url,
+    @staticmethod
+    def _settled(known: dict[str, Any]) -> bool:
+        return known.get("http_status") in SETTLED_STATUSES or known.get("outcome") in SETTLED_OUTCOMES
+
+    @staticmethod
+    def _changed(known: dict[str, Any], reported: datetime | None) -> bool:
+        if reported is None:
+            return False  # nothing says it changed
+        stored = parse_date(known.get("lastmod"))
+        return stored is None or reported > stored
+
+    def _record(self, request: scrapy.Request, **fields: Any) -> FetchRecord:
+        meta = request.meta
+        return FetchRecord(
+            url=(meta.get("redirect_urls") or [request.url])[0],
             source=meta["source"],
             kind=meta["kind"],
-            outcome=outcome if response.status < 400 else "http_error",
-            reason=reason if response.status < 400 else f"HTTP {response.status}",
-            http_status=response.status,
-            content_type=ctype,
             fetched_at=_now(),
             hints=meta.get("hints", {}),
+            **fields,
         )
-        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, values in response.headers.items() for v in values]
-        return FetchItem(record=record, body=response.body, headers=headers)
+
+    def _item(self, response: Response, outcome: str = "fetched", reason: str | None = None) -> FetchItem:
+        status = response.status
+        if status == 304:
+            outcome = "not_modified"
+        elif status >= 400:
+            outcome, reason = "http_error", f"HTTP {status}"
+        headers = response.headers
+        record = self._record(
+            response.request,
+            final_url=response.url,
+            outcome=outcome,
+            reason=reason,
+            http_status=status,
+            content_type=headers.get(b"Content-Type", b"").decode("latin-1") or None,
+            etag=headers.get(b"ETag", b"").decode("latin-1") or None,
+            last_modified=headers.get(b"Last-Modified", b"").decode("latin-1") or None,
+        )
+        if status >= 400:
+            self.counts[record.source]["errors"] += 1
+        pairs = [(k.decode("latin-1"), v.decode("latin-1")) for k, values in headers.items() for v in values]
+        return FetchItem(record=record, body=None if status == 304 else response.body, headers=pairs)
+
+    def on_headers(self, headers: Headers, body_length: int, request: scrapy.Request, spider: scrapy.Spider) -> None:
+        """Stop downloading an "article" that is a PDF, a video or an image: recorded as skipped."""
+        # the signal carries no status: a redirect (with its Location) is followed whatever its type says
+        if request.meta.get("kind") != "article" or b"Location" in headers:
+            return
+        ctype = headers.get(b"Content-Type", b"").decode("latin-1").split(";")[0].strip().lower()
+        if ctype and ctype not in HTML_TYPES:
+            raise StopDownload(fail=True)
 
     def on_error(self, failure: Failure) -> Iterator[FetchItem]:
         request = failure.request
         exc = failure.value
-        if isinstance(exc, BlockedAddress):
-            outcome = "blocked"
+        status = None
+        if isinstance(exc, StopDownload):
+            response = getattr(exc, "response", None)
+            status = response.status if response is not None else None
+            ctype = response.headers.get(b"Content-Type", b"").decode("latin-1") if response is not None else ""
+            outcome, reason = "skipped", f"not an HTML page ({ctype or 'unknown type'})"
+        elif isinstance(exc, BlockedAddress):
+            outcome, reason = "blocked", str(exc)
         elif isinstance(exc, IgnoreRequest) and "robots.txt" in str(exc):
-            outcome = "robots"
+            outcome, reason = "robots", str(exc)
         else:
-            outcome = "error"
-        reason = str(exc) or type(exc).__name__
-        if "max redirections" in reason:
-            reason = "too many redirects (redirect loop?)"
+            outcome, reason = "error", f"{type(exc).__name__}: {exc or type(exc).__name__}"
+            if "max redirections" in reason:
+                reason = "too many redirects (redirect loop?)"
+            self.counts[request.meta["source"]]["errors"] += 1
         self.logger.warning("%s %s: %s", outcome, request.url, reason)
         yield FetchItem(
-            FetchRecord(
-                url=(request.meta.get("redirect_urls") or [request.url])[0],
-                final_url=request.url,
-                source=request.meta["source"],
-                kind=request.meta["kind"],
-                outcome=outcome,
-                reason=f"{type(exc).__name__}: {reason}" if outcome == "error" else reason,
-                fetched_at=_now(),
-                hints=request.meta.get("hints", {}),
-            )
+            self._record(request, final_url=request.url, outcome=outcome, reason=reason, http_status=status)
         )
+
+    def on_closed(self, spider: scrapy.Spider, reason: str) -> None:
+        """Per-source discovery figures for the flow: what was found, skipped and why."""
+        path = self.plan.get("stats_file")
+        if path:
+            with open(path, "w", encoding="utf-8") as fh:
+                json.dump({k: dict(v) for k, v in self.counts.items()}, fh)
 
     # -- callbacks --------------------------------------------------------------------------------------
 
+    def _unchanged_or_failed(self, response: Response) -> FetchItem | None:
+        if response.status == 304 or response.status >= 400:
+            return self._item(response)
+        return None
+
     def parse_feed(self, response: Response) -> Iterator[Any]:
-        if response.status >= 400:
-            yield self._item(response)
+        if done := self._unchanged_or_failed(response):
+            yield done
             return
         links, problems = discovery.parse_feed(response.body, response.url)
         for problem in problems:
             self.logger.warning("feed %s: %s", response.url, problem)
-        yield self._item(response, reason="; ".join(problems) or None)
+        yield self._item(response, reason="; ".join(problems)[:500] or None)
         yield from self._article_requests(links, response.meta["source"])
 
     def parse_sitemap(self, response: Response) -> Iterator[Any]:
-        if response.status >= 400:
-            yield self._item(response)
+        if done := self._unchanged_or_failed(response):
+            yield done
             return
         try:
             sitemap = discovery.parse_sitemap(response.body, response.url)
@@ -171,8 +308,8 @@ class NewsSpider(scrapy.Spider):
         yield from self._article_requests(sitemap.links, source)
 
     def parse_section(self, response: Response) -> Iterator[Any]:
-        if response.status >= 400:
-            yield self._item(response)
+        if done := self._unchanged_or_failed(response):
+            yield done
             return
         source, depth = response.meta["source"], response.meta.get("depth", 0)
         try:
@@ -184,10 +321,46 @@ class NewsSpider(scrapy.Spider):
             return
         yield self._item(response)
         yield from self._article_requests(links, source)
+        # pagination stops at max_section_pages: endless "next" links (crawler traps) end there
         if depth + 1 < self.max_section_pages:
             for url in next_pages[:1]:
                 if self._key(url) not in self.seen:
                     yield self._request(url, source, "section", self.parse_section, depth=depth + 1)
+
+    def parse_robots(self, response: Response) -> Iterator[Any]:
+        if done := self._unchanged_or_failed(response):
+            yield done
+            return
+        yield self._item(response)
+        source = response.meta["source"]
+        for url in discovery.sitemaps_from_robots(response.body, response.url):
+            if self._key(url) not in self.seen and self._on_site(source, url):
+                yield self._request(url, source, "sitemap", self.parse_sitemap, depth=0)
+
+    def parse_gdelt(self, response: Response) -> Iterator[Any]:
+        if done := self._unchanged_or_failed(response):
+            yield done
+            return
+        articles, problems = gdelt.parse_artlist(response.body)
+        for problem in problems:
+            self.logger.warning("GDELT %s: %s", response.url, problem)
+        outcome = "error" if problems and not articles else "fetched"
+        yield self._item(response, outcome=outcome, reason="; ".join(problems)[:500] or None)
+        links = [
+            discovery.Link(
+                urljoin(response.url, a.url),
+                {
+                    "via": "gdelt",
+                    "feed_title": a.title,
+                    "gdelt_seen": a.seen_at,
+                    "gdelt_domain": a.domain,
+                    "gdelt_language": a.language,
+                },
+            )
+            for a in articles
+        ]
+        # GDELT is discovery across the whole news web: its links may leave the source's domains
+        yield from self._article_requests(links, response.meta["source"], anywhere=True)
 
     def parse_article(self, response: Response) -> Iterator[FetchItem]:
         yield self._item(response)
