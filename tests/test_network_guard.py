@@ -43,3 +43,15 @@ def test_allow_list_by_address_network_and_host() -> None:
     assert NetworkGuardMiddleware(["127.0.0.1"]).check("http://127.0.0.9:9/secret") is not None
     assert NetworkGuardMiddleware(["127.0.0.0/8"]).check("http://127.0.0.9:9/secret") is None
     assert NetworkGuardMiddleware(["localhost"]).check("http://localhost:4000/") is None
+
+
+def test_a_public_name_resolving_to_a_private_address_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check is on the resolved address (DNS pointing at an intranet), not on the name."""
+    from crawlers import middlewares
+
+    answers = {"news.example.com": ("93.184.215.14",), "intranet-news.example.com": ("93.184.215.14", "10.0.0.7")}
+    monkeypatch.setattr(middlewares, "_resolve", lambda host: answers[host])
+    guard = NetworkGuardMiddleware([])
+    assert guard.check("https://news.example.com/a") is None
+    reason = guard.check("https://intranet-news.example.com/a")
+    assert reason and "10.0.0.7" in reason
