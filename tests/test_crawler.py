@@ -447,3 +447,25 @@ def test_gdelt_source_finds_articles_anywhere_and_the_guard_still_applies(site: 
     assert pages["/elsewhere/2026/11/30/cbp-one-appointments-resume-at-nogales.html"].outcome == "fetched"
     blocked = next(r for r in records if "127.0.0.9" in r.url)
     assert blocked.outcome == "blocked"
+
+
+def test_slow_response_hits_the_download_timeout(site: Site, tmp_path: Path) -> None:
+    site.put("/news/very-slow-server-story.html", article("Slow"))
+    site.route("/news/very-slow-server-story.html", delay=4)
+    site.put("/news/fast-server-story-here.html", article("Fast"))
+    site.put("/feed.xml", rss("/news/very-slow-server-story.html", "/news/fast-server-story-here.html"))
+    records, web, _ = crawl(site, tmp_path, feeds=("/feed.xml",), crawl_cfg={"download_timeout": 1, "retries": 0})
+    pages = by_path(records, web)
+    assert pages["/news/very-slow-server-story.html"].outcome == "error"
+    assert "Timeout" in (pages["/news/very-slow-server-story.html"].reason or "")
+    assert pages["/news/fast-server-story-here.html"].outcome == "fetched"  # the rest of the run goes on
+
+
+def test_pages_per_source_limit(site: Site, tmp_path: Path) -> None:
+    paths = [f"/news/one-of-many-stories-{i}.html" for i in range(12)]
+    for path in paths:
+        site.put(path, article(path))
+    site.put("/feed.xml", rss(*paths))
+    records, web, run_dir = crawl(site, tmp_path, feeds=("/feed.xml",), crawl_cfg={"max_pages_per_source": 5})
+    assert sum(1 for r in records if r.kind == "article") == 5
+    assert read_stats(run_dir)["o"]["over_limit"] == 7

@@ -156,8 +156,11 @@ def test_second_run_adds_no_rows_and_downloads_no_article(two_runs, expected) ->
     assert runs[0][1:] == (17, 0) and runs[1][1] == 0
     # feeds, sitemaps and section pages answered 304 to conditional requests; no stored article was downloaded
     second_id = _q(db, "SELECT max(run_id) FROM crawl_runs")[0][0]
-    discovery = _q(db, "SELECT outcome, count(*) FROM pages WHERE run_id = ? AND kind IN ('feed', 'sitemap', "
-                       "'section') GROUP BY ALL", [second_id])
+    discovery = _q(
+        db,
+        "SELECT outcome, count(*) FROM pages WHERE run_id = ? AND kind IN ('feed', 'sitemap', 'section') GROUP BY ALL",
+        [second_id],
+    )
     assert dict(discovery) == {"not_modified": runs[1][2]} and runs[1][2] >= 8
     article_paths = {(a["outlet"], a["path"]) for a in expected["articles"]}
     fetched_again = [(o, p) for o, p in two_runs["requests_second"] if (o, p.split("?")[0]) in article_paths]
