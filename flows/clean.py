@@ -23,6 +23,7 @@ from lxml import html as lxml_html
 from w3lib.encoding import html_to_unicode
 
 from flows.language import detect_language
+from flows.paywall import partial_reason
 from storage.urls import choose_canonical
 
 log = logging.getLogger("borderwatch.clean")
@@ -55,6 +56,9 @@ class Cleaned:
     language: str | None = None
     text: str = ""
     word_count: int = 0
+    credits: list[str] = field(default_factory=list)  # wire/agency credits (AP, Reuters, EFE), not authors
+    is_partial: bool = False  # a teaser or paywalled article: the text is not the whole story
+    partial_reason: str | None = None
 
 
 def _parse_dt(value: Any) -> datetime | None:
@@ -89,7 +93,8 @@ def _jsonld_objects(doc: Any) -> Iterable[dict[str, Any]]:
 def _page_signals(doc: Any) -> dict[str, Any]:
     """Publication dates and article markup from JSON-LD and meta tags, which beat visible text."""
     out: dict[str, Any] = {"is_article_markup": False}
-    for obj in _jsonld_objects(doc):
+    out["jsonld"] = list(_jsonld_objects(doc))
+    for obj in out["jsonld"]:
         types = obj.get("@type", [])
         types = [types] if isinstance(types, str) else types
         if any(str(t).lower() in ARTICLE_TYPES for t in types):
@@ -194,6 +199,8 @@ def clean_html(
         text=text,
         word_count=words,
     )
+    cleaned.partial_reason = partial_reason(text, text_html, signals["jsonld"])
+    cleaned.is_partial = cleaned.partial_reason is not None
     if urlsplit(url).path in ("", "/"):
         cleaned.is_article, cleaned.reason = False, "a site's home page"
     elif words < min_words:

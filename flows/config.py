@@ -49,6 +49,7 @@ class CrawlConfig:
 class CleanConfig:
     min_words: int = 80
     workers: int = 0  # 0 = one per core
+    boilerplate_min_articles: int = 4
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from flows import relevance
+from flows.boilerplate_store import BoilerplateLearner
 from flows.clean import Cleaned, PageJob, clean_pages
 from flows.config import Config, Source
 from flows.crawl import read_stats, run_crawler, write_plan
@@ -183,6 +184,8 @@ def classify_pages(
                     "word_count": c.word_count,
                     "relevance": rel.score,
                     "relevance_terms": list(rel.terms),
+                    "credits": c.credits,
+                    "is_partial": c.is_partial,
                 },
             )
         )
@@ -266,10 +269,14 @@ def dedup_load_stage(
     pages, candidates = classify_pages(cfg, run_id, records, cleaned, scores)
     index = {p["url"]: i for i, p in enumerate(pages) if p["outcome"] == "pending"}
     with connection(db_path) as con:
+        learner = BoilerplateLearner(con, sources, cfg.clean.boilerplate_min_articles)
+        raw_texts = learner.strip_known(candidates)
         known = known_articles(con, [c.article_id for c in candidates], [c.content_hash for c in candidates])
         result = decide(candidates, known, run_id, now)
         for url, decision in result.decisions.items():
             pages[index[url]].update(outcome=decision.outcome, reason=decision.reason)
+        new_texts = [(d.article["source"], raw_texts[url]) for url, d in result.decisions.items() if d.outcome == "new"]
+        boilerplate, fixes = learner.learn(new_texts, result.rows, now)
         per_source = source_run_rows(run_id, sources, pages, stats)
         counts = Counter(p["outcome"] for p in pages)
         run_counts = {
@@ -291,7 +298,15 @@ def dedup_load_stage(
         duration = time.monotonic() - started
         run = {"finished_at": datetime.now(UTC), "status": status, "duration_s": duration, "message": message}
         load_run(
-            con, run_id, pages, result.rows, {**run, **run_counts}, url_state_rows(run_id, records, pages), per_source
+            con,
+            run_id,
+            pages,
+            result.rows,
+            {**run, **run_counts},
+            url_state_rows(run_id, records, pages),
+            per_source,
+            boilerplate,
+            fixes,
         )
     by_source: dict[str, Counter[str]] = {}
     for p in pages:

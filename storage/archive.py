@@ -129,11 +129,9 @@ class ArchivedResponse:
     body: bytes
 
 
-def read_responses(run_dir: str | Path, offsets: set[int] | None = None) -> Iterator[tuple[int, ArchivedResponse]]:
-    """Stream ``(offset, response)`` from the run's WARC file, optionally only those at `offsets`."""
-    path = Path(run_dir) / WARC_NAME
-    if not path.exists():
-        return
+def iter_warc(path: str | Path, offsets: set[int] | None = None) -> Iterator[tuple[int, ArchivedResponse]]:
+    """Stream ``(offset, response)`` from the response records of any WARC file (gzip or not),
+    optionally only those at `offsets`. A damaged record ends the stream with a warning, not an error."""
     with open(path, "rb") as fh:
         iterator = ArchiveIterator(fh)
         try:
@@ -145,14 +143,18 @@ def read_responses(run_dir: str | Path, offsets: set[int] | None = None) -> Iter
                 if offsets is not None and offset not in offsets:
                     continue
                 http = rec.http_headers
-                yield (
-                    offset,
-                    ArchivedResponse(
-                        url=rec.rec_headers.get_header("WARC-Target-URI"),
-                        http_status=int(http.get_statuscode() or 0),
-                        headers={k.lower(): v for k, v in http.headers},
-                        body=body,
-                    ),
+                yield offset, ArchivedResponse(
+                    url=rec.rec_headers.get_header("WARC-Target-URI"),
+                    http_status=int(http.get_statuscode() or 0) if http else 0,
+                    headers={k.lower(): v for k, v in http.headers} if http else {},
+                    body=body,
                 )
         except Exception as exc:  # a record cut short by a killed crawl ends the stream, not the run
             log.warning("%s: stopped reading at a damaged record (%s)", path, exc)
+
+
+def read_responses(run_dir: str | Path, offsets: set[int] | None = None) -> Iterator[tuple[int, ArchivedResponse]]:
+    """Stream ``(offset, response)`` from a run's WARC file, optionally only those at `offsets`."""
+    path = Path(run_dir) / WARC_NAME
+    if path.exists():
+        yield from iter_warc(path, offsets)

@@ -58,6 +58,8 @@ ARTICLE_SCHEMA = pa.schema(
         ("updated_at", _TS),
         ("version", pa.int32()),
         ("run_id", pa.string()),
+        ("credits", pa.list_(pa.string())),
+        ("is_partial", pa.bool_()),
     ]
 )
 
@@ -76,6 +78,19 @@ URL_STATE_SCHEMA = pa.schema(
         ("fetched_at", _TS),
         ("run_id", pa.string()),
     ]
+)
+
+BOILERPLATE_SCHEMA = pa.schema(
+    [
+        ("source", pa.string()),
+        ("line_key", pa.string()),
+        ("line", pa.string()),
+        ("articles", pa.int32()),
+        ("seen_at", _TS),
+    ]
+)
+FIX_SCHEMA = pa.schema(
+    [("article_id", pa.string()), ("text", pa.string()), ("word_count", pa.int32()), ("content_hash", pa.string())]
 )
 
 SOURCE_RUN_COUNTS = (
@@ -140,6 +155,8 @@ def load_run(
     run: dict[str, Any],
     url_states: list[dict[str, Any]] | None = None,
     source_runs: list[dict[str, Any]] | None = None,
+    boilerplate: list[dict[str, Any]] | None = None,
+    article_fixes: list[dict[str, Any]] | None = None,
 ) -> None:
     """Write a run's pages, articles, crawl state and per-source figures and close its crawl_runs row,
     atomically and idempotently (a retried load of the same run changes nothing)."""
@@ -147,6 +164,8 @@ def load_run(
     article_table = _table(articles, ARTICLE_SCHEMA)  # noqa: F841
     state_table = _table(url_states or [], URL_STATE_SCHEMA)  # noqa: F841
     source_table = _table(source_runs or [], SOURCE_RUN_SCHEMA)  # noqa: F841
+    boilerplate_table = _table(boilerplate or [], BOILERPLATE_SCHEMA)  # noqa: F841
+    fix_table = _table(article_fixes or [], FIX_SCHEMA)  # noqa: F841
     cols = ", ".join(ARTICLE_SCHEMA.names)
     updates = ", ".join(f"{c} = excluded.{c}" for c in ARTICLE_SCHEMA.names if c not in ("article_id", "first_seen_at"))
     con.execute("BEGIN TRANSACTION")
@@ -175,6 +194,20 @@ def load_run(
                                   ELSE url_state.fail_count + 1 END,
                 last_fetched_at = excluded.last_fetched_at, run_id = excluded.run_id
             """
+        )
+        # boilerplate statistics grow by the new articles' lines; lines that became boilerplate leave the
+        # stored texts too (article_fixes)
+        con.execute(
+            """
+            INSERT INTO boilerplate_lines
+            SELECT source, line_key, line, articles, seen_at, seen_at FROM boilerplate_table
+            ON CONFLICT (source, line_key) DO UPDATE SET
+                articles = boilerplate_lines.articles + excluded.articles, last_seen_at = excluded.last_seen_at
+            """
+        )
+        con.execute(
+            "UPDATE articles SET text = f.text, word_count = f.word_count, content_hash = f.content_hash "
+            "FROM fix_table AS f WHERE articles.article_id = f.article_id"
         )
         cols = ", ".join(SOURCE_RUN_SCHEMA.names)
         con.execute(f"INSERT OR REPLACE INTO source_runs ({cols}) SELECT {cols} FROM source_table")

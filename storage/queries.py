@@ -116,3 +116,52 @@ def source_health(con: duckdb.DuckDBPyConnection, run_id: str | None = None) -> 
 def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     row = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchone()
     return bool(row and row[0])
+
+
+def source_article_counts(con: duckdb.DuckDBPyConnection, sources: list[str]) -> dict[str, int]:
+    rows = con.execute(
+        "SELECT source, count(*) FROM articles WHERE source IN (SELECT unnest(?::VARCHAR[])) GROUP BY source",
+        [sources],
+    ).fetchall()
+    return {s: 0 for s in sources} | dict(rows)
+
+
+def boilerplate_keys(con: duckdb.DuckDBPyConnection, thresholds: dict[str, int]) -> dict[str, set[str]]:
+    """Per source, the keys of lines seen in at least its threshold of articles: template, not news."""
+    out: dict[str, set[str]] = {s: set() for s in thresholds}
+    if not thresholds:
+        return out
+    rows = con.execute(
+        "SELECT b.source, b.line_key FROM boilerplate_lines b "
+        "JOIN (SELECT unnest(?::VARCHAR[]) AS source, unnest(?::INTEGER[]) AS needed) t USING (source) "
+        "WHERE b.articles >= t.needed",
+        [list(thresholds), list(thresholds.values())],
+    ).fetchall()
+    for source, key in rows:
+        out[source].add(key)
+    return out
+
+
+def boilerplate_counts(con: duckdb.DuckDBPyConnection, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """Current article counts of these (source, line_key) pairs."""
+    if not pairs:
+        return {}
+    rows = con.execute(
+        "SELECT source, line_key, articles FROM boilerplate_lines "
+        "WHERE (source, line_key) IN (SELECT (unnest(?::VARCHAR[]), unnest(?::VARCHAR[])))",
+        [[p[0] for p in pairs], [p[1] for p in pairs]],
+    ).fetchall()
+    return {(s, k): n for s, k, n in rows}
+
+
+def articles_of_source_containing(
+    con: duckdb.DuckDBPyConnection, source: str, needles: list[str]
+) -> list[tuple[str, str]]:
+    """(article_id, text) of the source's stored articles whose text contains any of the needles."""
+    if not needles:
+        return []
+    return con.execute(
+        "SELECT article_id, text FROM articles WHERE source = ? "
+        "AND EXISTS (SELECT 1 FROM unnest(?::VARCHAR[]) AS t(n) WHERE contains(text, n))",
+        [source, needles],
+    ).fetchall()

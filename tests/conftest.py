@@ -3,11 +3,14 @@ offline settings (one ephemeral Prefect home for the whole session, so its datab
 
 from __future__ import annotations
 
+import json
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -52,3 +55,45 @@ def run_cli(*args: str, cwd: Path | None = None, timeout: float = 300) -> subpro
     return subprocess.run(
         [str(exe), *args], capture_output=True, text=True, cwd=cwd or REPO, timeout=timeout, env=dict(os.environ)
     )
+
+
+# -- small sites built by a test, served by the sample-site server ---------------------------------------
+
+ARTICLE = """<html><head><title>{title}</title><meta property="og:type" content="article"></head>
+<body><article><h1>{title}</h1><p>{body}</p></article></body></html>"""
+
+
+def article(title: str) -> str:
+    return ARTICLE.format(title=title, body="Asylum seekers waited at the port of entry. " * 40)
+
+
+def rss(*links: str) -> str:
+    items = "".join(f"<item><title>{link}</title><link>{link}</link></item>" for link in links)
+    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>{items}</channel></rss>'
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Site:
+    """A one-outlet site (key "o") in a folder, served while the test runs."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.dir = root / "outlets" / "o"
+        self.dir.mkdir(parents=True)
+        self.routes: dict[str, dict[str, Any]] = {}
+        self.port = free_port()  # every crawl of a test sees the site at one address, as a real outlet is
+        self.put("robots.txt", "User-agent: *\nDisallow: /private/\n")
+
+    def put(self, path: str, text: str | bytes) -> None:
+        file = self.dir / path.lstrip("/")
+        file.parent.mkdir(parents=True, exist_ok=True)
+        (file.write_bytes if isinstance(text, bytes) else file.write_text)(text)
+
+    def route(self, path: str, **behaviour: Any) -> None:
+        self.routes[path] = behaviour
+        (self.dir / "_routes.json").write_text(json.dumps(self.routes))

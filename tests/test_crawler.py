@@ -9,58 +9,19 @@ from __future__ import annotations
 
 import gzip
 import json
-import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import Site, article, rss  # noqa: E402
 
 from flows.clean import clean_html
 from flows.config import parse_config
 from flows.crawl import read_stats, run_crawler, write_plan
 from flows.demo_site import serve_sample_site
 from storage.archive import FetchRecord, read_ledger, read_responses
-
-ARTICLE = """<html><head><title>{title}</title><meta property="og:type" content="article"></head>
-<body><article><h1>{title}</h1><p>{body}</p></article></body></html>"""
-
-
-def article(title: str) -> str:
-    return ARTICLE.format(title=title, body="Asylum seekers waited at the port of entry. " * 40)
-
-
-def rss(*links: str) -> str:
-    items = "".join(f"<item><title>{link}</title><link>{link}</link></item>" for link in links)
-    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>{items}</channel></rss>'
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Site:
-    """A one-outlet site (key "o") in a folder, served while the test runs."""
-
-    def __init__(self, root: Path):
-        self.root = root
-        self.dir = root / "outlets" / "o"
-        self.dir.mkdir(parents=True)
-        self.routes: dict[str, dict[str, Any]] = {}
-        self.port = free_port()  # every crawl of a test sees the site at one address, as a real outlet is
-        self.put("robots.txt", "User-agent: *\nDisallow: /private/\n")
-
-    def put(self, path: str, text: str | bytes) -> None:
-        file = self.dir / path.lstrip("/")
-        file.parent.mkdir(parents=True, exist_ok=True)
-        (file.write_bytes if isinstance(text, bytes) else file.write_text)(text)
-
-    def route(self, path: str, **behaviour: Any) -> None:
-        self.routes[path] = behaviour
-        (self.dir / "_routes.json").write_text(json.dumps(self.routes))
 
 
 @pytest.fixture

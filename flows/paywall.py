@@ -1,0 +1,48 @@
+"""Teaser and paywall detection: an article cut off by a paywall is flagged, not stored as if complete."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+# phrases a paywall or registration wall puts where the story stops (English and Spanish)
+_WALL = re.compile(
+    r"(subscribe (now )?to (continue|keep) reading|to continue reading,? (please )?(subscribe|log ?in|sign in)"
+    r"|this (article|story|content) is (only )?(available |exclusive )?(for|to) (subscribers|members)"
+    r"|already a (subscriber|member)\?|subscribers only|unlock this (article|story)"
+    r"|para (seguir|continuar) leyendo|contenido exclusivo para (suscriptores|miembros)"
+    r"|suscr[ií]bete para (seguir|continuar)|este contenido es exclusivo|ya eres suscriptor)",
+    re.I,
+)
+_CUT = re.compile(r"(\.\.\.|…|\[\.\.\.\])\s*$")
+
+
+def _false(value: Any) -> bool:
+    return value is False or (isinstance(value, str) and value.strip().lower() == "false")
+
+
+def partial_reason(text: str, page_text: str, jsonld: list[dict[str, Any]]) -> str | None:
+    """Why the extracted `text` looks like a teaser of a longer article, or None.
+
+    `page_text` is the visible text of the whole page (where the wall's own words are), `jsonld` the page's
+    JSON-LD objects. Publishers mark metered articles `isAccessibleForFree: false` even when the HTML holds
+    the whole story, so the flag alone is not enough: the text must also be short against what they declare.
+    """
+    words = len(text.split())
+    for obj in jsonld:
+        if _false(obj.get("isAccessibleForFree")):
+            declared = obj.get("wordCount")
+            try:
+                declared = int(declared) if declared is not None else None
+            except (TypeError, ValueError):
+                declared = None
+            if declared and words < 0.6 * declared:
+                return f"marked not free; {words} of {declared} words extracted"
+            if declared is None and words < 250:
+                return f"marked not free; only {words} words extracted"
+    wall = _WALL.search(page_text)
+    if wall and words < 400:
+        return f"paywall text on the page ({wall.group(0)!r}); {words} words extracted"
+    if _CUT.search(text) and words < 200:
+        return f"text ends cut off ({words} words)"
+    return None
