@@ -165,6 +165,14 @@ def _split_authors(raw: str | None) -> list[str]:
     return names
 
 
+def _canonical(url: str, declared: str | None) -> str | None:
+    """The page's canonical URL; None for a saved file with no URL (or a URL that is not http(s))."""
+    try:
+        return choose_canonical(url, declared) if url else None
+    except ValueError:
+        return None
+
+
 def clean_html(
     body: bytes, url: str, content_type: str | None = None, *, min_words: int = 80, fallback_language: str | None = None
 ) -> Cleaned:
@@ -190,7 +198,7 @@ def clean_html(
     published = signals.get("published") or _parse_dt(result.date)
     cleaned = Cleaned(
         is_article=True,
-        canonical_url=choose_canonical(url, result.url),
+        canonical_url=_canonical(url, result.url),
         title=_clean_title(result.title),
         authors=_split_authors(result.author),
         published_at=published,
@@ -201,7 +209,7 @@ def clean_html(
     )
     cleaned.partial_reason = partial_reason(text, text_html, signals["jsonld"])
     cleaned.is_partial = cleaned.partial_reason is not None
-    if urlsplit(url).path in ("", "/"):
+    if url and urlsplit(url).path in ("", "/"):
         cleaned.is_article, cleaned.reason = False, "a site's home page"
     elif words < min_words:
         cleaned.is_article, cleaned.reason = False, f"too little text for an article ({words} words)"

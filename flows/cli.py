@@ -230,6 +230,32 @@ def demo(data_dir: Path) -> None:
     sys.exit(code)
 
 
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "json"]), default="jsonl", show_default=True)
+@click.option("--url", default=None, help="The pages' URL, when there is one (HTML files carry none).")
+def extract(paths: tuple[Path, ...], fmt: str, url: str | None) -> None:
+    """Clean saved pages with exactly the pipeline's cleaner; one record per page.
+
+    PATHS are .html, .html.gz or WARC (.warc, .warc.gz) files. Each record has id (the file stem; for a
+    WARC, stem#offset), url, title, authors, credits, published_at, modified_at, language, is_partial,
+    is_article, reason, word_count and text.
+
+    \b
+    Example:
+        borderwatch extract saved/story.html.gz --format json
+        borderwatch extract data/raw/20261130T120000Z-ab12cd/crawl.warc.gz > pages.jsonl
+    """
+    from flows.extract_files import extract_records
+
+    records = extract_records(paths, url)
+    if fmt == "json":
+        click.echo(json.dumps(list(records), ensure_ascii=False, indent=1, default=_json_default))
+        return
+    for record in records:
+        click.echo(json.dumps(record, ensure_ascii=False, default=_json_default))
+
+
 def _default_db() -> Path:
     try:
         return load_config(None).storage.db

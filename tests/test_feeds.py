@@ -339,15 +339,15 @@ def test_entity_declarations_that_cannot_be_cut_out_refuse_the_feed(body: bytes)
     assert links == [] and len(problems) == 1 and problems[0].startswith("feed refused: ")
 
 
-def test_feed_over_20_mb_is_refused() -> None:
+def test_feed_over_the_size_cap_is_refused() -> None:
     item = b"<item><title>Border</title><link>https://n.example/2026/11/a</link></item>"
     body = b'<rss version="2.0"><channel>' + b" " * discovery.MAX_FEED_BYTES + item + b"</channel></rss>"
     assert discovery.parse_feed(body, "https://n.example/feed") == (
         [],
-        [f"feed refused: {len(body)} bytes is over 20971520"],
+        [f"feed refused: {len(body)} bytes is over {discovery.MAX_FEED_BYTES}"],
     )
     links, problems = discovery.parse_feed(gzip.compress(body), "https://n.example/feed.gz")  # small when zipped
-    assert links == [] and problems == [f"feed refused: {len(body)} bytes unzipped is over 20971520"]
+    assert links == [] and problems == [f"feed refused: {len(body)} bytes unzipped is over {discovery.MAX_FEED_BYTES}"]
 
 
 def test_gzip_feed_and_gzip_bomb() -> None:
