@@ -201,6 +201,40 @@ def status(db: Path | None, limit: int) -> None:
 
 @cli.command()
 @click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Config file (default: ./borderwatch.toml).",
+)
+@click.option("--db", type=click.Path(path_type=Path), default=None, help="DuckDB file (default: from config).")
+@click.option("--run", "run_ids", multiple=True, help="Only the articles fetched in this run (repeatable).")
+@click.option("--all", "all_runs", is_flag=True, help="Every stored article.")
+def reprocess(config_path: Path | None, db: Path | None, run_ids: tuple[str, ...], all_runs: bool) -> None:
+    """Re-clean stored raw pages with the current code; articles whose text or metadata changed get a new
+    version. Nothing is downloaded.
+
+    \b
+    Example:
+        borderwatch reprocess --all
+        borderwatch reprocess --run 20261130T154237Z-3c91a6
+    """
+    if bool(run_ids) == all_runs:
+        raise click.UsageError("give --run RUN_ID (one or more) or --all")
+    try:
+        cfg = load_config(config_path)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    db = db or cfg.storage.db
+    _prefect_home(db)
+    from flows.reprocess import reprocess_flow
+
+    counts = reprocess_flow(cfg, db, list(run_ids) or None)
+    click.echo(", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items()))
+
+
+@cli.command()
+@click.option(
     "--data-dir",
     type=click.Path(path_type=Path),
     default=Path("data"),

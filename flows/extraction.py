@@ -145,6 +145,24 @@ def _article_of(el: Any) -> Any:
     return next((a for a in el.iterancestors("article")), None)
 
 
+# page parts that are never the article body, whatever classes they share with it
+_NOT_BODY_TAGS = {"aside", "nav", "footer", "form", "header"}
+_NOT_BODY_ATTR = re.compile(
+    r"comment(?!ary)|disqus|respond|repl(y|ies)|related|recommend|newsletter|subscri|share|social|sidebar|footer|promo",
+    re.I,
+)
+
+
+def _outside_body(el: Any, stop: Any) -> bool:
+    """True if `el` or an ancestor below `stop` is a comment section, sidebar, footer, promo box and the like."""
+    node = el
+    while node is not None and node is not stop:
+        if node.tag in _NOT_BODY_TAGS or _NOT_BODY_ATTR.search(f"{node.get('id', '')} {node.get('class', '')}"):
+            return True
+        node = node.getparent()
+    return False
+
+
 def _add_split_body(tree: Any, lines: list[str]) -> list[str]:
     """Add paragraphs from other chunks of a body cut into several same-class containers."""
     index: dict[str, int] = {}
@@ -184,7 +202,12 @@ def _add_split_body(tree: Any, lines: list[str]) -> list[str]:
         lo, hi = sorted((order[container], order[chunk]))
         if any(lo < h < hi for h in h1_at):
             continue
+        common = next((a for a in chunk.iterancestors() if a in ancestors), None)
+        if _outside_body(chunk, common):
+            continue
         for p in chunk.iter("p"):
+            if _outside_body(p, chunk):
+                continue
             text = _WS.sub(" ", "".join(p.itertext())).strip()
             if _nwords(text) >= SPLIT_BODY_MIN_WORDS and _para_key(text) not in present:
                 present.add(_para_key(text))

@@ -143,11 +143,14 @@ def iter_warc(path: str | Path, offsets: set[int] | None = None) -> Iterator[tup
                 if offsets is not None and offset not in offsets:
                     continue
                 http = rec.http_headers
-                yield offset, ArchivedResponse(
-                    url=rec.rec_headers.get_header("WARC-Target-URI"),
-                    http_status=int(http.get_statuscode() or 0) if http else 0,
-                    headers={k.lower(): v for k, v in http.headers} if http else {},
-                    body=body,
+                yield (
+                    offset,
+                    ArchivedResponse(
+                        url=rec.rec_headers.get_header("WARC-Target-URI"),
+                        http_status=int(http.get_statuscode() or 0) if http else 0,
+                        headers={k.lower(): v for k, v in http.headers} if http else {},
+                        body=body,
+                    ),
                 )
         except Exception as exc:  # a record cut short by a killed crawl ends the stream, not the run
             log.warning("%s: stopped reading at a damaged record (%s)", path, exc)

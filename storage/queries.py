@@ -165,3 +165,27 @@ def articles_of_source_containing(
         "AND EXISTS (SELECT 1 FROM unnest(?::VARCHAR[]) AS t(n) WHERE contains(text, n))",
         [source, needles],
     ).fetchall()
+
+
+def reprocess_targets(con: duckdb.DuckDBPyConnection, run_ids: list[str] | None) -> list[dict[str, Any]]:
+    """The latest archived page of each stored article (of the given runs, or of all), to re-clean."""
+    cur = con.execute(
+        """
+        SELECT p.run_id, p.url, p.final_url, p.source, p.kind, p.warc_offset, p.content_type, p.fetched_at,
+               p.article_id
+        FROM pages p JOIN articles a USING (article_id)
+        WHERE p.warc_offset IS NOT NULL AND p.outcome IN ('new', 'updated', 'unchanged')
+          AND (? IS NULL OR p.run_id IN (SELECT unnest(?::VARCHAR[])))
+        QUALIFY row_number() OVER (PARTITION BY p.article_id ORDER BY p.fetched_at DESC) = 1
+        ORDER BY p.run_id, p.warc_offset
+        """,
+        [run_ids, run_ids or []],
+    )
+    cols = [d[0] for d in cur.description]
+    return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+
+
+def stored_articles(con: duckdb.DuckDBPyConnection, article_ids: list[str]) -> dict[str, dict[str, Any]]:
+    cur = con.execute("SELECT * FROM articles WHERE article_id IN (SELECT unnest(?::VARCHAR[]))", [article_ids])
+    cols = [d[0] for d in cur.description]
+    return {row[0]: dict(zip(cols, row, strict=True)) for row in cur.fetchall()}

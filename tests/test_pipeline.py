@@ -286,3 +286,23 @@ def test_a_failed_run_exits_non_zero(sample_web, tmp_path: Path) -> None:
     assert out.returncode == 1
     # Prefect logs the flow run's exception itself; the command's last word says what failed
     assert out.stderr.strip().splitlines()[-1].startswith("run failed: IOException")
+
+
+def test_reprocess_restores_what_the_current_cleaner_extracts(sample_web, tmp_path: Path) -> None:
+    """Simulate articles stored by an older, worse cleaner; `reprocess` re-cleans the raw pages."""
+    config = write_sample_config(sample_web, tmp_path)
+    assert run_cli("run", "--config", str(config)).returncode == 0
+    db = tmp_path / "demo.duckdb"
+    with duckdb.connect(str(db)) as con:
+        (aid, title), *_ = con.execute("SELECT article_id, title FROM articles ORDER BY article_id").fetchall()
+        con.execute(
+            "UPDATE articles SET title = title || ' | Old Site Suffix', authors = ['Staff'] WHERE article_id = ?", [aid]
+        )
+    out = run_cli("reprocess", "--all", "--config", str(config))
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "articles checked 17, articles updated 1" in out.stdout
+    rows = _q(db, "SELECT article_id, title, version, authors FROM articles WHERE version > 1")
+    assert [(r[0], r[1], r[2]) for r in rows] == [(aid, title, 2)] and rows[0][3] != ["Staff"]
+    again = run_cli("reprocess", "--all", "--config", str(config))
+    assert "articles updated 0" in again.stdout  # nothing changed since: no new versions
+    assert run_cli("reprocess", "--config", str(config)).returncode != 0  # --run or --all is required
