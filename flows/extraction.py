@@ -315,10 +315,6 @@ _PROMOS = [
         r"\b(usamos|utilizamos|este\ sitio\ (web\ )?utiliza|esta\ web\ utiliza|usa)\ cookies\b",
         r"\bpol[ií]tica\ de\ cookies\b",
         r"\baceptar?\ (las\ )?cookies\b",
-        # copyright
-        r"^(©|\(c\)|copyright)\s",
-        r"\ball\ rights\ reserved\b",
-        r"\btodos\ los\ derechos\ reservados\b",
         # reading time
         r"^\d+\s*(min|minute|minuto)s?\ (read|de\ lectura|lectura)\b",
         r"^(reading\ time|tiempo\ de\ lectura|tempo\ de\ leitura)\b",

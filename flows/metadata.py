@@ -183,7 +183,7 @@ _TEXT_DATES = [
 _UPDATED = re.compile(
     r"updat|modif|actualiz|atualiz|aktualisiert|edited|last\s|revis|обновл|mis à jour|aggiornat", re.I
 )
-_POSTED = re.compile(r"post|publi|first|fecha|date|опубл|veröffentlicht", re.I)
+_POSTED = re.compile(r"\b(?:post|publi|first|fecha|опубл|veröffentlicht)", re.I)
 
 _EXCLUDED_TAGS = {"nav", "footer", "aside", "form", "select", "button", "noscript", "template"}
 _EXCLUDED_CLASS = re.compile(
@@ -606,10 +606,13 @@ class _Page:
         sitename = getattr(self.document, "sitename", None) if self.document is not None else None
         if isinstance(sitename, str):
             names.append(sitename)
+        titles = {_clean_space(v).casefold() for _, v in self.metas(*_TITLE_META)}
+        titles |= {_clean_space(t.text_content()).casefold() for t in self.tree.iter("title")}
         out = []
         for n in names:
             n = _clean_space(n)
-            if n and n not in out and len(n) <= 80:
+            # application-name is sometimes the page's title, which is no site name
+            if n and n not in out and len(n.split()) <= 8 and n.casefold() not in titles:
                 out.append(n)
         return out
 
@@ -989,9 +992,10 @@ def _published_candidates(page: _Page) -> Iterator[tuple[str, _When]]:
         yield key, _parse_when(value)
     for value in page.ld.first("datePublished", page.ld.pages):
         yield "jsonld-page", _parse_when(value if isinstance(value, str) else str(value))
-    for key, value, el in page.itemprop_meta:
-        if key in ("datepublished", "datecreated") and not _is_excluded(el):
-            yield "itemprop", _parse_when(value)
+    for wanted in ("datepublished", "datecreated"):
+        for key, value, el in page.itemprop_meta:
+            if key == wanted and not _is_excluded(el):
+                yield "itemprop", _parse_when(value)
     for el in _near_headline(page, "self::time or @itemprop='datePublished'", 4, 2):
         if _is_excluded(el) or _UPDATED.search(f"{el.get('class') or ''} {el.get('itemprop') or ''}"):
             continue

@@ -5,14 +5,34 @@ from __future__ import annotations
 import re
 from typing import Any
 
-# phrases a paywall or registration wall puts where the story stops (English and Spanish)
-_WALL = re.compile(
-    r"(subscribe (now )?to (continue|keep) reading|to continue reading,? (please )?(subscribe|log ?in|sign in)"
-    r"|this (article|story|content) is (only )?(available |exclusive )?(for|to) (subscribers|members)"
-    r"|already a (subscriber|member)\?|subscribers only|unlock this (article|story)"
-    r"|para (seguir|continuar) leyendo|contenido exclusivo para (suscriptores|miembros)"
-    r"|suscr[ií]bete para (seguir|continuar)|este contenido es exclusivo|ya eres suscriptor)",
-    re.I,
+# phrases a paywall or registration wall puts where the story stops (English and Spanish); plain substrings
+# of the lowercased page: a regex alternation over a whole page cost more than trafilatura itself
+WALL_PHRASES = (
+    "subscribe to continue reading",
+    "subscribe now to continue reading",
+    "subscribe to keep reading",
+    "to continue reading, please",
+    "to continue reading, subscribe",
+    "to continue reading, log in",
+    "this article is for subscribers",
+    "this article is only available to subscribers",
+    "this story is only available to subscribers",
+    "this content is only available to subscribers",
+    "this article is exclusive to subscribers",
+    "available to subscribers only",
+    "subscribers only",
+    "already a subscriber?",
+    "already a member?",
+    "unlock this article",
+    "unlock this story",
+    "para seguir leyendo",
+    "para continuar leyendo",
+    "contenido exclusivo para suscriptores",
+    "contenido exclusivo para miembros",
+    "suscríbete para seguir leyendo",
+    "suscríbete para continuar",
+    "este contenido es exclusivo",
+    "ya eres suscriptor",
 )
 _CUT = re.compile(r"(\.\.\.|…|\[\.\.\.\])\s*$")
 
@@ -40,9 +60,11 @@ def partial_reason(text: str, page_text: str, jsonld: list[dict[str, Any]]) -> s
                 return f"marked not free; {words} of {declared} words extracted"
             if declared is None and words < 250:
                 return f"marked not free; only {words} words extracted"
-    wall = _WALL.search(page_text)
-    if wall and words < 400:
-        return f"paywall text on the page ({wall.group(0)!r}); {words} words extracted"
+    if words < 400:
+        low = page_text.lower()
+        wall = next((phrase for phrase in WALL_PHRASES if phrase in low), None)
+        if wall:
+            return f"paywall text on the page ({wall!r}); {words} words extracted"
     if _CUT.search(text) and words < 200:
         return f"text ends cut off ({words} words)"
     return None

@@ -169,7 +169,6 @@ def test_body_split_around_an_ad_is_joined_but_next_article_is_not() -> None:
         "Photo: Jane Doe/Reuters",
         "Foto: Cuartoscuro",
         "A Border Patrol agent at the fence near Sunland Park. (Getty Images)",
-        "© 2025 Diario Fronterizo. Todos los derechos reservados.",
         "5 min read",
         "12 comments",
         "Comentarios",
