@@ -190,8 +190,8 @@ _EXCLUDED_CLASS = re.compile(
     r"(?:^|[\s_-])(?:comments?|commentlist|respond|reply|replies|discussion|disqus|related|relacionad\w*|"
     r"recommend\w*|recirc\w*|sidebar|widget\w*|footer|promo\w*|newsletter|popular|trending|most-?read|"
     r"more-stories|read-?more|readnext|up-?next|next-post|prev-post|teaser\w*|carousel|outbrain|taboola|"
-    r"nav|navbar|navigation|menu|breadcrumbs?|bio|author-?bio|author-?box|about-?author|author-?info|"
-    r"author-?profile|author-?description|profile|shunno\w*|latest|ticker|card)(?:$|[\s_-])",
+    r"nav|navbar|navigation|menu|breadcrumbs?|bio|author-?bio|author-?box|about-?author|"
+    r"author-?description|latest|ticker|card)(?:$|[\s_-])",
     re.I,
 )
 
@@ -199,7 +199,7 @@ _HEADLINE_XPATH = (
     "//h1 | //h2 | //*[@itemprop='headline'][not(self::meta)] | "
     "//*[self::p or self::div or self::span or self::dt or self::h3 or self::header]"
     "[contains(@class,'title') or contains(@class,'Title') or contains(@class,'headline') "
-    "or contains(@class,'Headline')]"
+    "or contains(@class,'Headline') or contains(@class,'titul')]"
 )
 _BYLINE_PRED = (
     "@rel='author' or @itemprop='author' or contains(@class,'byline') or contains(@class,'Byline') "
@@ -274,6 +274,24 @@ def _is_excluded(el: Any) -> bool:
         if attrs.strip() and _EXCLUDED_CLASS.search(attrs):
             return True
     return False
+
+
+def _lead_in(el: Any, width: int = 30) -> str:
+    """The text just before an element inside its parent (or grandparent): "Updated " for <time> in
+    "<span>Updated <time>...</time></span>"."""
+    own = _text(el)
+    node = el
+    for _ in range(2):
+        node = node.getparent()
+        if node is None:
+            break
+        whole = _text(node)
+        idx = whole.find(own) if own else -1
+        if idx > 0:
+            return whole[max(0, idx - width) : idx]
+        if idx < 0:
+            break
+    return ""
 
 
 def _host_key(url: str | None) -> str:
@@ -763,7 +781,7 @@ def _wires_in(text: str) -> list[str]:
 _DATE_CUT = re.compile(
     r"(?:\b(?:updated|published|posted|last\s+updated|actualizado|publicado|atualizado|on)\b\s*:?\s*)?"
     r"(?:\b(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\b\.?,?\s*)?"
-    r"(?:(?<![^\W\d_])(?:" + _MONTH_ALT + r")\.?\s*\d{1,2}\b|\b\d{1,2}(?:st|nd|rd|th)?\.?\s+(?:de\s+)?(?:"
+    r"(?:(?<![^\W\d_])(?:" + _MONTH_ALT + r")\.?\s*\d{1,2}(?:st|nd|rd|th)?\b|\b\d{1,2}(?:st|nd|rd|th)?\.?\s+(?:de\s+)?(?:"
     + _MONTH_ALT
     + r")\b|\b\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}\b|\b\d{1,2}:\d{2}\b|\b\d+\s+(?:minutes?|hours?|days?|hrs?|mins?)\s+ago\b"
     r"|\b(?:today|yesterday|hoy|ayer)\b)",
@@ -784,10 +802,15 @@ def _person(raw: str, page: _Page) -> str | None:
     if not name or len(name) > 60 or any(ch in name for ch in "@_/\\:|=+#%{}<>") or re.search(r"\d", name):
         return None
     words = name.split()
+    while len(words) > 2 and words[-1].isupper() and len(words[-1]) > 1 and not name.isupper():
+        words = words[:-1]  # "Kevin McCoy USA": an outlet in capitals glued to the name
+    name = " ".join(words)
     if len(words) > 5:
         return None
     lower = [w.strip(".,").casefold() for w in words]
     if any(w in _NOT_PERSON_WORDS for w in lower) or lower[0] == "the" or ".com" in name.casefold():
+        return None
+    if len(words) == 1 and re.search(r"admin|editor|staff|user|guest|team", lower[0]):
         return None
     if page.is_site(name) or _norm(name) in page.site_keys:
         return None
@@ -825,8 +848,7 @@ def _parse_byline(raw: str, page: _Page) -> tuple[list[str], list[str]]:
         credits.append(wire)
     text = _WIRE_BOUNDED.sub(" , ", text)
     parts: list[str] = []
-    for chunk in re.split(r"\s*(?:;|\||&|\+|/|\s-\s|\s–\s|\s—\s|\band\b|\by\b|\bund\b|\bet\b|\bwith\b|\bcon\b)\s*",
-                          text, flags=re.I):  # fmt: skip
+    for chunk in re.split(r"\s*(?:;|\||&|\+|/|\s[-–—]\s|\s(?:and|And|AND|y|und|et|e|with|con)\s)\s*", text):
         chunk = chunk.strip(" ,.")
         if not chunk:
             continue
@@ -930,18 +952,20 @@ def _text_credits(page: _Page) -> list[str]:
         h = page.headline_el
         paras = h.xpath("following::p[position() <= 8]") if h is not None else page.tree.xpath("//p[position()<=8]")
         text = "\n".join(_text(p) for p in paras)
-    head = text.strip()[:300]
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
     out: list[str] = []
-    m = re.match(r"^[^\n(]{0,90}?\(([^()]{2,40})\)\s*\.?\s*[—–-]", head)
-    if m:
-        out.extend(w for part in re.split(r"[/,]| and ", m.group(1)) if (w := _wire(part)))
-    tail = text.strip()[-120:]
-    m = re.search(r"(?:^|\n|[.!?”\"]\s+)[(—–-]*\s*([A-Z][A-Za-z .-]{1,30}?)\s*\)?\s*\.?\s*$", tail)
-    if m and (w := _wire(m.group(1))):
-        out.append(w)
-    m = re.search(r"(?i)(?:inputs?|information|reporting|additional reporting)\s+(?:from|by)\s+([A-Za-z ]{2,30})", tail)
-    if m:
-        out.extend(_wires_in(m.group(1)))
+    for line in lines[:3]:  # the dateline: "HAYWARD, Calif. (AP) —", "(Reuters) -", "MADRID, 20 nov (EFE).-"
+        m = re.match(r"^[^(]{0,90}?\(([^()]{2,40})\)\s*\.?\s*[—–-]", line)
+        if m:
+            out.extend(w for part in re.split(r"[/,]| and ", m.group(1)) if (w := _wire(part)))
+            break
+    for line in lines[-3:]:  # a sign-off: "... into the US. PTI", "(AFP)", "— Reuters"
+        m = re.search(r"(?:^|[.!?”\"]\s+)[(—–-]*\s*([A-Z][A-Za-z .-]{1,30}?)\s*\)?\s*\.?$", line)
+        if m and (w := _wire(m.group(1))):
+            out.append(w)
+        m = re.search(r"(?i)(?:inputs?|information|reporting)\s+(?:from|by)\s+([A-Za-z ]{2,30})\.?$", line)
+        if m:
+            out.extend(_wires_in(m.group(1)))
     return out
 
 
@@ -962,10 +986,15 @@ def _people(page: _Page) -> tuple[list[str], list[str]]:
                 people = found
                 break
     if not people and page.document is not None and isinstance(getattr(page.document, "author", None), str):
+        # trafilatura's guess, kept only for names written as such on the page, outside comments and widgets
         for part in page.document.author.split(";"):
             found, wires = _parse_byline(part, page)
             credits += wires
-            people += [p for p in found if p.casefold() not in {x.casefold() for x in people}]
+            for name in found:
+                shown = page.tree.xpath("//body//text()[contains(., $n)]", n=name)
+                if any(not _is_excluded(t.getparent()) for t in shown[:5] if t.getparent() is not None):
+                    if name.casefold() not in {x.casefold() for x in people}:
+                        people.append(name)
     # wire credits stated elsewhere: rel=author links, meta author, the publisher, the story's dateline
     for el in page.tree.xpath("//a[@rel='author']"):
         if not _is_excluded(el) and (w := _wire(_text(el))):
@@ -999,7 +1028,7 @@ def _published_candidates(page: _Page) -> Iterator[tuple[str, _When]]:
     for el in _near_headline(page, "self::time or @itemprop='datePublished'", 4, 2):
         if _is_excluded(el) or _UPDATED.search(f"{el.get('class') or ''} {el.get('itemprop') or ''}"):
             continue
-        if el.get("itemprop") == "dateModified" or _UPDATED.search(_text(el)[:30]):
+        if el.get("itemprop") == "dateModified" or _UPDATED.search(_text(el)[:30] + " " + _lead_in(el)):
             continue
         value = el.get("datetime") or el.get("content") or _text(el)
         yield "time", _parse_when(value)
@@ -1016,8 +1045,9 @@ def _visible_dates(page: _Page) -> list[tuple[_Day, tuple[int, int] | None, time
         text = _text(el)
         if not text or len(text) > 220:
             continue
+        lead = _lead_in(el, 45)
         for day, pos, clock, tz in _text_dates(text):
-            before = text[max(0, pos - 30) : pos]
+            before = re.split(r"[;|•·]", lead + " " + text[:pos])[-1][-45:]
             if _UPDATED.search(before) and not _POSTED.search(before[-12:]):
                 continue
             out.append((day, clock, tz))
