@@ -1,8 +1,9 @@
-"""Article-body extraction quality on the shared real-page set: flows.extraction vs plain trafilatura. Prints JSON.
+"""Article-body extraction quality on the shared real-page set: the pipeline's cleaner (flows.clean.clean_html,
+which `borderwatch extract` runs) vs plain trafilatura. Prints JSON.
 
 Scores come from the shared scorer (score_extraction.py, run as a subprocess with --json): shingle F1, precision
 and recall over all pages and over two fixed halves of the page ids ("dev": sha256(id) even, "holdout": odd;
-the rules in flows/extraction.py were developed on "dev" only). Also lists pages where extract_article is
+the rules in flows/extraction.py were developed on "dev" only). Also lists pages where the cleaner is
 worse than plain trafilatura (include_comments=False) by more than --max-drop F1, and pages/s of both.
 
 Usage: .venv/bin/python bench/extraction_quality.py [--eval-dir ../shared/eval/extraction] [--scorer PATH]
@@ -25,7 +26,7 @@ from typing import Any
 
 import trafilatura
 
-from flows.extraction import extract_article
+from flows.clean import clean_html
 
 
 def half_of(page_id: str) -> str:
@@ -72,7 +73,8 @@ def _plain(html: str, url: str) -> str:
 
 
 def _ours(html: str, url: str) -> str:
-    return extract_article(html, url).text
+    # exactly what `borderwatch extract` and the pipeline run: the whole cleaner, from the page's bytes
+    return clean_html(html.encode("utf-8"), url, "text/html; charset=utf-8").text
 
 
 def main() -> None:
@@ -96,8 +98,8 @@ def main() -> None:
     results: dict[str, Any] = {"pages": len(pages)}
     per_page: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        texts, rates = _run_both({"trafilatura": _plain, "extract_article": _ours}, pages)
-        for name in ("trafilatura", "extract_article"):
+        texts, rates = _run_both({"trafilatura": _plain, "borderwatch": _ours}, pages)
+        for name in ("trafilatura", "borderwatch"):
             scores = _score(scorer, truth_file, texts[name], Path(tmp), name)
             per_page[name] = scores["per_page"]
             ids = list(truth)
@@ -109,12 +111,12 @@ def main() -> None:
             }
     worse = []
     for pid in truth:
-        base, ours = per_page["trafilatura"][pid]["f1"], per_page["extract_article"][pid]["f1"]
+        base, ours = per_page["trafilatura"][pid]["f1"], per_page["borderwatch"][pid]["f1"]
         if base is not None and (ours or 0.0) < base - args.max_drop:
             worse.append({"id": pid, "half": half_of(pid), "trafilatura": round(base, 3), "ours": round(ours or 0, 3)})
     results["worse_than_trafilatura"] = {"max_drop": args.max_drop, "count": len(worse), "pages": worse}
     results["relative_cost"] = round(
-        results["trafilatura"]["pages_per_s"] / results["extract_article"]["pages_per_s"], 2
+        results["trafilatura"]["pages_per_s"] / results["borderwatch"]["pages_per_s"], 2
     )
     print(json.dumps(results, indent=1))
 

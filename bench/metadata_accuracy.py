@@ -96,9 +96,15 @@ def main(argv: list[str] | None = None) -> int:
             if not row[f]:
                 shown = {"title": meta.title, "date": got["date"], "authors": meta.authors, "credits": meta.credits}
                 mismatches.append(
-                    {"id": page_id, "half": row["half"], "field": f, "expected": label[
-                        {"title": "title", "date": "published", "authors": "authors", "credits": "credits"}[f]
-                    ], "got": shown[f]}  # fmt: skip
+                    {
+                        "id": page_id,
+                        "half": row["half"],
+                        "field": f,
+                        "expected": label[
+                            {"title": "title", "date": "published", "authors": "authors", "credits": "credits"}[f]
+                        ],
+                        "got": shown[f],
+                    }  # fmt: skip
                 )
         utc_day = meta.published_at.date().isoformat() if meta.published_at else None
         row["date_utc_day"] = utc_day == expected["date"]

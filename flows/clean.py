@@ -1,7 +1,8 @@
-"""Cleaning: trafilatura turns a fetched page into text and metadata, or says why it is not an article.
+"""Cleaning: a fetched page becomes text and metadata, or a reason why it is not an article.
 
-This module is trafilatura's one home in the project. `clean_html` is a pure function of the page's bytes,
-used by the pipeline (through `clean_pages`, with a process pool because extraction is the slow stage).
+trafilatura lives in this stage: flows.extraction drives it, nothing outside cleaning imports it.
+`clean_html` is a pure function of the page's bytes, used by the pipeline through `clean_pages` (a process
+pool, because extraction is the slow stage), by `borderwatch extract` and by `borderwatch reprocess`.
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-import trafilatura
 from lxml import html as lxml_html
 from w3lib.encoding import html_to_unicode
 
+from flows.extraction import extract_article
 from flows.language import detect_language
 from flows.paywall import partial_reason
 from storage.urls import choose_canonical
@@ -188,12 +189,11 @@ def clean_html(
     except Exception as exc:  # lxml raises several types on junk; any of them means "no page"
         return Cleaned(False, f"unparseable HTML: {exc}")
     signals = _page_signals(doc)
-    result = trafilatura.bare_extraction(
-        text_html, url=url, include_comments=False, with_metadata=True, include_tables=True
-    )
-    if result is None or not (result.text or "").strip():
+    extracted = extract_article(text_html, url or None)
+    result = extracted.document
+    text = extracted.text.strip()
+    if result is None or not text:
         return Cleaned(False, "no main text found")
-    text = result.text.strip()
     words = len(text.split())
     published = signals.get("published") or _parse_dt(result.date)
     cleaned = Cleaned(

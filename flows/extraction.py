@@ -16,9 +16,11 @@ half; see bench/extraction_quality.py):
 3. Precision pass (`favor_precision`): lines of the main pass that it drops are removed unless they are
    long prose (>= 25 words). That takes out headlines, teasers, promos and widget text but keeps
    paragraphs the precision mode loses with its stricter pruning.
-4. Split bodies: when the paragraphs found sit in a container whose exact class is repeated further on
+4. Split bodies: when the paragraphs found sit in a container whose exact class is repeated elsewhere
    (an article body cut into chunks around ads), the paragraphs of the other chunks are added, unless a
-   new <h1> or another <article> starts in between (that would be a different article).
+   new <h1> or another <article> starts in between (that would be a different article), the chunk sits in
+   a comment section, sidebar, footer or promo box, or it has fewer than two real paragraphs (at least
+   8 words, at most half of the text in links).
 5. Line clean-up: the headline (page title or first <h1>) at the top and whatever precedes it there,
    "Related"/"Lee también" blocks, share/subscribe/newsletter/app promos, cookie notices, photo credits,
    "Advertisement"/"Publicidad", comment counters, wire credits, reading time and date lines at the top.
@@ -51,7 +53,8 @@ MIN_PROSE_SHARE = 0.5  # below this share of prose characters the fast result is
 HEADLINE_ZONE = 5  # the headline is looked for among the first lines only ...
 HEADLINE_MAX_SHARE = 0.3  # ... and what precedes it is cut only if it is a small part of the text
 DATELINE_ZONE = 3  # date/byline-only lines are dropped among the first lines
-SPLIT_BODY_MIN_WORDS = 8  # paragraphs taken from a continuation chunk
+SPLIT_BODY_MIN_WORDS = 8  # paragraphs taken from a continuation chunk (at most half of their text in links) ...
+SPLIT_BODY_MIN_PARAGRAPHS = 2  # ... and how many such paragraphs a chunk needs
 
 _WORD = re.compile(r"\w+")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
@@ -205,13 +208,17 @@ def _add_split_body(tree: Any, lines: list[str]) -> list[str]:
         common = next((a for a in chunk.iterancestors() if a in ancestors), None)
         if _outside_body(chunk, common):
             continue
+        texts = []
         for p in chunk.iter("p"):
             if _outside_body(p, chunk):
                 continue
             text = _WS.sub(" ", "".join(p.itertext())).strip()
-            if _nwords(text) >= SPLIT_BODY_MIN_WORDS and _para_key(text) not in present:
-                present.add(_para_key(text))
-                (after if order[chunk] > order[container] else before).append(text)
+            linked = sum(len("".join(a.itertext())) for a in p.iter("a"))
+            if _nwords(text) >= SPLIT_BODY_MIN_WORDS and linked <= 0.5 * len(text) and _para_key(text) not in present:
+                texts.append(text)
+        if len(texts) >= SPLIT_BODY_MIN_PARAGRAPHS:  # one stray line is a widget, not a piece of the body
+            present.update(_para_key(text) for text in texts)
+            (after if order[chunk] > order[container] else before).extend(texts)
     if not before and not after:
         return lines
     first, last = min(positions[container]), max(positions[container])

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
+from itertools import islice
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -185,22 +187,46 @@ _UPDATED = re.compile(
 )
 _POSTED = re.compile(r"\b(?:post|publi|first|fecha|опубл|veröffentlicht)", re.I)
 
-_EXCLUDED_TAGS = {"nav", "footer", "aside", "form", "select", "button", "noscript", "template"}
+_EXCLUDED_TAGS = {"nav", "footer", "aside", "form", "select", "button", "noscript", "template", "figure", "figcaption"}
 _EXCLUDED_CLASS = re.compile(
-    r"(?:^|[\s_-])(?:comments?|commentlist|respond|reply|replies|discussion|disqus|related|relacionad\w*|"
+    r"(?:comments?|commentlist|respond|reply|replies|discussion|disqus\w*|related\w*|relacionad\w*|"
     r"recommend\w*|recirc\w*|sidebar|widget\w*|footer|promo\w*|newsletter|popular|trending|most-?read|"
-    r"more-stories|read-?more|readnext|up-?next|next-post|prev-post|teaser\w*|carousel|outbrain|taboola|"
+    r"more-?stories|read-?more|readnext|up-?next|next-?post|prev-?post|teaser\w*|carousel|outbrain|taboola|"
     r"nav|navbar|navigation|menu|breadcrumbs?|bio|author-?bio|author-?box|about-?author|"
-    r"author-?description|latest|ticker|card)(?:$|[\s_-])",
+    r"author-?description|latest|ticker|caption|copyright|gallery|slideshow)(?:$|[-_])",
     re.I,
 )
 
-_HEADLINE_XPATH = (
-    "//h1 | //h2 | //*[@itemprop='headline'][not(self::meta)] | "
-    "//*[self::p or self::div or self::span or self::dt or self::h3 or self::header]"
+_SHORT_PREFIX = re.compile(r"^[a-z]{1,3}[-_](?=[a-z])", re.I)  # BEM-ish namespaces: "c-comments", "js-related"
+
+_STRONG_HEADLINE_XPATH = "//h1 | //*[@itemprop='headline'][not(self::meta)]"
+_WEAK_HEADLINE_XPATH = (
+    "//h2 | //*[self::p or self::div or self::span or self::dt or self::h3 or self::header]"
     "[contains(@class,'title') or contains(@class,'Title') or contains(@class,'headline') "
     "or contains(@class,'Headline') or contains(@class,'titul')]"
 )
+_BYLINE_CLASS = re.compile(r"byline|author|writer|creditline", re.I)
+_DATE_CLASS = re.compile(r"date|time|publish|posted|byline|meta|info", re.I)
+_PLAIN_TAGS = {"p", "div", "span", "small", "address", "li"}
+
+
+def _is_byline_el(el: Any) -> bool:
+    if el.get("rel") == "author" or el.get("itemprop") == "author":
+        return True
+    return bool(_BYLINE_CLASS.search(el.get("class") or "")) or "byline" in (el.get("id") or "").lower()
+
+
+def _is_date_el(el: Any) -> bool:
+    if el.tag == "time" or el.get("datetime") is not None or el.get("itemprop") == "datePublished":
+        return True
+    return bool(_DATE_CLASS.search(el.get("class") or ""))
+
+
+def _is_time_el(el: Any) -> bool:
+    return el.tag == "time" or el.get("itemprop") == "datePublished"
+
+
+# the same tests in XPath, for pages where no headline element was found (searched page-wide, in C)
 _BYLINE_PRED = (
     "@rel='author' or @itemprop='author' or contains(@class,'byline') or contains(@class,'Byline') "
     "or contains(@class,'author') or contains(@class,'Author') or contains(@id,'byline') "
@@ -244,17 +270,31 @@ def _clean_space(text: str | None) -> str:
 
 
 def _text(el: Any) -> str:
-    """Visible text of an element, with a space at every tag boundary (no "JamesStaff Writer" glue)."""
+    """Text of an element, with a space at every tag boundary (no "JamesStaff Writer" glue)."""
     try:
-        parts = el.xpath(".//text()[not(ancestor::script) and not(ancestor::style)]")
-    except (etree.XPathError, ValueError, AttributeError):
+        return " ".join(" ".join(el.itertext()).split())
+    except (ValueError, AttributeError):
         return ""
-    return _clean_space(" ".join(str(p) for p in parts))
+
+
+def _short_text(el: Any, limit: int) -> str | None:
+    """Like _text, but None as soon as the text is longer than `limit` (bylines and datelines are short;
+    joining the text of a whole article container just to throw it away is the slow part)."""
+    parts: list[str] = []
+    size = 0
+    for piece in el.itertext():
+        size += len(piece.strip())
+        if size > limit:
+            return None
+        parts.append(piece)
+    return " ".join(" ".join(parts).split())
 
 
 def _norm(text: str) -> str:
-    """Letters and digits only, case-folded: for comparing names ("The Guardian" ~ "theguardian")."""
-    return re.sub(r"[\W_]+", "", text.casefold())
+    """Letters and digits only, case-folded, accents dropped: for comparing names ("Diario de Juárez" ~
+    diariodejuarez.com)."""
+    folded = unicodedata.normalize("NFKD", text.casefold())
+    return re.sub(r"[\W_]+", "", "".join(ch for ch in folded if not unicodedata.combining(ch)))
 
 
 _QUOTES = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "«": '"', "»": '"', "–": "-", "—": "-", "…": "..."})
@@ -268,25 +308,29 @@ def _is_excluded(el: Any) -> bool:
     """Inside comments, related stories, navigation, sidebars, footers or an author's bio box?"""
     for node in (el, *el.iterancestors()):
         tag = node.tag if isinstance(node.tag, str) else ""
+        if tag in ("body", "html"):
+            return False
         if tag in _EXCLUDED_TAGS:
             return True
-        attrs = f"{node.get('class') or ''} {node.get('id') or ''}"
-        if attrs.strip() and _EXCLUDED_CLASS.search(attrs):
-            return True
+        for token in f"{node.get('class') or ''} {node.get('id') or ''}".split():
+            # a class *starting* with the word ("comment-author", "related-links", "c-comments"), so that
+            # layout wrappers like "content-sidebar-wrap" or "has-sidebar" do not hide the article
+            if _EXCLUDED_CLASS.match(_SHORT_PREFIX.sub("", token)):
+                return True
     return False
 
 
 def _lead_in(el: Any, width: int = 30) -> str:
     """The text just before an element inside its parent (or grandparent): "Updated " for <time> in
     "<span>Updated <time>...</time></span>"."""
-    own = _text(el)
+    own = _short_text(el, 400)
     node = el
     for _ in range(2):
         node = node.getparent()
-        if node is None:
+        if node is None or not own:
             break
-        whole = _text(node)
-        idx = whole.find(own) if own else -1
+        whole = _short_text(node, 800) or ""
+        idx = whole.find(own)
         if idx > 0:
             return whole[max(0, idx - width) : idx]
         if idx < 0:
@@ -313,6 +357,7 @@ class _When:
     day: date  # the day in the offset the value was given in (the UTC day when it had none)
     explicit: bool  # an explicit non-UTC offset (or a bare date, which is a local day)
     offset: timedelta | None = None
+    date_only: bool = False
 
 
 def _make_when(y: int, mo: int, d: int, hh: int = 0, mi: int = 0, ss: int = 0, offset: timedelta | None = None,
@@ -322,9 +367,9 @@ def _make_when(y: int, mo: int, d: int, hh: int = 0, mi: int = 0, ss: int = 0, o
     except ValueError:
         return None
     if offset is None:
-        return _When(local.replace(tzinfo=UTC), local.date(), date_only, None)
+        return _When(local.replace(tzinfo=UTC), local.date(), date_only, None, date_only)
     aware = local.replace(tzinfo=timezone(offset))
-    return _When(aware.astimezone(UTC), local.date(), offset != timedelta(0) or date_only, offset)
+    return _When(aware.astimezone(UTC), local.date(), offset != timedelta(0) or date_only, offset, date_only)
 
 
 def _offset(text: str | None) -> timedelta | None:
@@ -409,6 +454,33 @@ def _year(text: str | None) -> int | None:
     return y + 2000 if y < 100 else y
 
 
+def _clock(hh: int, mi: int, ampm: str | None, zone: str | None) -> tuple[tuple[int, int] | None, timedelta | None]:
+    ampm = (ampm or "").lower().replace(".", "").replace(" ", "")
+    if ampm == "pm" and hh < 12:
+        hh += 12
+    elif ampm == "am" and hh == 12:
+        hh = 0
+    if hh >= 24 or mi >= 60:
+        return None, None
+    return (hh, mi), (timedelta(minutes=_TZ_MINUTES[zone.lower()]) if zone else None)
+
+
+_CLOCK_AFTER = re.compile(r"^\W{0,6}(?:at\s+|à\s+|às\s+|a las\s+|um\s+|-+\s*)?" + _TIME + r"\s*,?\s*(" + _TZ_ALT + r")?\b", re.I)
+_CLOCK_BEFORE = re.compile(_TIME + r"\s*(" + _TZ_ALT + r")?\s*[,|]?\s*(?:[A-Za-z]+,?\s*)?$", re.I)
+
+
+def _clock_after(tail: str) -> tuple[tuple[int, int] | None, timedelta | None] | None:
+    """"Nov 19, 2019, 10:31 pm CST": the clock time (and zone) written right after a date."""
+    m = _CLOCK_AFTER.match(tail)
+    return _clock(int(m.group(1)), int(m.group(2)), m.group(3), m.group(4)) if m else None
+
+
+def _clock_before(head: str) -> tuple[tuple[int, int] | None, timedelta | None]:
+    """"7:07 PM EST Nov 19, 2019", "12:24 am EST, Wednesday, November 20": the clock time written before it."""
+    m = _CLOCK_BEFORE.search(head)
+    return _clock(int(m.group(1)), int(m.group(2)), m.group(3), m.group(4)) if m else (None, None)
+
+
 def _text_dates(text: str) -> list[tuple[_Day, int, tuple[int, int] | None, timedelta | None]]:
     """Dates written out in text, with their position and the clock time and timezone right after them."""
     out: list[tuple[_Day, int, tuple[int, int] | None, timedelta | None]] = []
@@ -436,20 +508,7 @@ def _text_dates(text: str) -> list[tuple[_Day, int, tuple[int, int] | None, time
             if not (1 <= day.month <= 12 and 1 <= day.day <= 31) or (day.year and not 1900 < day.year < 2100):
                 continue
             taken.append((m.start(), m.end()))
-            clock, tz = None, None
-            tail = text[m.end() : m.end() + 40]
-            c = re.match(r"^\W{0,6}(?:at\s+|à\s+|às\s+|a las\s+|um\s+|-+\s*)?" + _TIME, tail, re.I)
-            if c:
-                hh, mi = int(c.group(1)), int(c.group(2))
-                ampm = (c.group(3) or "").lower().replace(".", "").replace(" ", "")
-                if ampm == "pm" and hh < 12:
-                    hh += 12
-                elif ampm == "am" and hh == 12:
-                    hh = 0
-                if hh < 24 and mi < 60:
-                    clock = (hh, mi)
-                    z = _TZ_WORD.match(tail[c.end() :].lstrip(" ,"))
-                    tz = timedelta(minutes=_TZ_MINUTES[z.group(1).lower()]) if z else None
+            clock, tz = _clock_after(text[m.end() : m.end() + 40]) or _clock_before(text[max(0, m.start() - 40) : m.start()])
             out.append((day, m.start(), clock, tz))
     out.sort(key=lambda item: item[1])
     return out
@@ -602,6 +661,23 @@ class _Page:
         self.site_names = self._site_names()
         self.site_keys = {_norm(s) for s in self.site_names if _norm(s)} | ({self.host} if self.host else set())
         self.headline_el: Any = None
+        self._after: list[Any] | None = None
+        self.near_cache: dict[tuple[str, int, int], list[Any]] = {}
+        self._before: list[Any] | None = None
+
+    @property
+    def after(self) -> list[Any]:
+        """The first elements after the headline, in document order (its own descendants left out)."""
+        if self._after is None:
+            self._after = _following(self.headline_el, 250) if self.headline_el is not None else []
+        return self._after
+
+    @property
+    def before(self) -> list[Any]:
+        """The elements just before the headline, nearest first (its ancestors left out)."""
+        if self._before is None:
+            self._before = _preceding(self.headline_el, 120) if self.headline_el is not None else []
+        return self._before
 
     def metas(self, *keys: str) -> Iterator[tuple[str, str]]:
         for key in keys:
@@ -714,18 +790,22 @@ def _title(page: _Page) -> str | None:
     best: tuple[float, int, int] | None = None
     best_el, best_text = None, None
     lone: list[tuple[Any, str]] = []
-    for order, el in enumerate(page.tree.xpath(_HEADLINE_XPATH)):
-        text = _text(el)
-        if not text or len(text) > 300 or page.is_site(text):
-            continue
-        strong = el.tag == "h1" or el.get("itemprop") == "headline"
-        sim = max((_similarity(text, ref) for ref in cleaned), default=0.0)
-        if sim >= (0.5 if strong else 0.8):
-            key = (sim, 1 if strong else 0, -order)
-            if best is None or key > best:
-                best, best_el, best_text = key, el, text
-        elif strong and len(text.split()) >= 3 and not _is_excluded(el):
-            lone.append((el, text))
+    # the visible headline: an <h1> (or itemprop=headline) that says what the meta titles say; other
+    # title-ish elements (h2, class="...title...") only when the strong ones found no close match
+    for strong, xpath in ((True, _STRONG_HEADLINE_XPATH), (False, _WEAK_HEADLINE_XPATH)):
+        if best is not None and best[0] >= 0.8:
+            break
+        for order, el in enumerate(page.tree.xpath(xpath)):
+            text = _short_text(el, 300)
+            if not text or page.is_site(text):
+                continue
+            sim = max((_similarity(text, ref) for ref in cleaned), default=0.0)
+            if sim >= (0.5 if strong else 0.8):
+                key = (sim, 1 if strong else 0, -order)
+                if best is None or key > best:
+                    best, best_el, best_text = key, el, text
+            elif strong and len(text.split()) >= 3 and not _is_excluded(el):
+                lone.append((el, text))
     if best_el is not None and best_text:
         page.headline_el = best_el
         return _strip_site(best_text, page)
@@ -844,6 +924,9 @@ def _parse_byline(raw: str, page: _Page) -> tuple[list[str], list[str]]:
     text = _clean_space(text)
     text = _PREFIX.sub("", text)
     text = re.sub(r"(?i)^(?:and|y|e)\s+", "", text)
+    lead = re.match(r"^\s*(" + _WIRE_RE.pattern + r")\s*[,/-]", text)
+    if lead and _wire(lead.group(1)):
+        return [], [_wire(lead.group(1)) or ""]  # "Reuters, Washington": a wire credit and its dateline
     for wire in _wires_in(text):
         credits.append(wire)
     text = _WIRE_BOUNDED.sub(" , ", text)
@@ -897,15 +980,43 @@ def _jsonld_people(page: _Page) -> tuple[list[str], list[str]]:
     return people, credits
 
 
-def _near_headline(page: _Page, predicate: str, after: int, before: int) -> list[Any]:
-    """Elements matching the XPath predicate close to the headline: the following ones first (nearest first),
-    then the preceding ones (nearest first). Without a known headline, the whole page in document order."""
-    h = page.headline_el
-    if h is None:
-        return [el for el in page.tree.xpath(f"//body//*[{predicate}]")]
-    nodes = list(h.xpath(f"following::*[{predicate}][position() <= {after}]"))
-    nodes += list(reversed(h.xpath(f"preceding::*[{predicate}][position() <= {before}]")))
-    return nodes
+def _following(h: Any, limit: int) -> list[Any]:
+    out: list[Any] = []
+    node = h
+    while node is not None:
+        for sib in node.itersiblings(etree.Element):
+            for el in sib.iter(etree.Element):
+                out.append(el)
+                if len(out) >= limit:
+                    return out
+        node = node.getparent()
+    return out
+
+
+def _preceding(h: Any, limit: int) -> list[Any]:
+    out: list[Any] = []
+    node = h
+    while node is not None:
+        for sib in node.itersiblings(etree.Element, preceding=True):
+            for el in reversed(list(sib.iter(etree.Element))):
+                out.append(el)
+                if len(out) >= limit:
+                    return out
+        node = node.getparent()
+    return out
+
+
+def _near_headline(page: _Page, test: Any, xpath: str, after: int, before: int) -> list[Any]:
+    """Elements passing `test` close to the headline: the following ones first (nearest first), then the
+    preceding ones (nearest first). Without a known headline, the whole page (`xpath`) in document order."""
+    key = (xpath, after, before)
+    if key not in page.near_cache:
+        if page.headline_el is None:
+            page.near_cache[key] = list(page.tree.xpath(f"//body//*[{xpath}]"))
+        else:
+            nodes = list(islice((el for el in page.after if test(el)), after))
+            page.near_cache[key] = nodes + list(islice((el for el in page.before if test(el)), before))
+    return page.near_cache[key]
 
 
 _BYLINE_TEXT = re.compile(
@@ -915,25 +1026,20 @@ _BYLINE_TEXT = re.compile(
 
 
 def _byline_people(page: _Page) -> tuple[list[str], list[str]]:
-    candidates = _near_headline(page, _BYLINE_PRED, 12, 4)
+    candidates = _near_headline(page, _is_byline_el, _BYLINE_PRED, 12, 4)
     if page.headline_el is not None:
         # bylines without a telling class: "By Jane Doe on Monday..." right under the headline
-        plain = page.headline_el.xpath(
-            "following::*[self::p or self::div or self::span or self::small or self::address or self::li]"
-            "[position() <= 12]"
-        )
+        plain = [el for el in page.after[:60] if el.tag in _PLAIN_TAGS][:12]
         candidates = candidates[:6] + [el for el in plain if el not in candidates] + candidates[6:]
-        if not page.tree.xpath("//*[" + _BYLINE_PRED + "]"):
-            candidates = plain
     for el in candidates:
         if el.tag in ("body", "html", "article", "main") or _is_excluded(el):
             continue
         if el.tag == "meta" or el.tag == "link":
             continue
-        text = _text(el)
-        if not text or len(text) > 160:
+        text = _short_text(el, 160)
+        if not text:
             continue
-        is_byline_el = bool(el.xpath(f"self::*[{_BYLINE_PRED}]"))
+        is_byline_el = _is_byline_el(el)
         if not is_byline_el:
             m = _BYLINE_TEXT.search(text)
             if not m:
@@ -950,7 +1056,7 @@ def _text_credits(page: _Page) -> list[str]:
     text = getattr(page.document, "text", None) if page.document is not None else None
     if not isinstance(text, str) or not text.strip():
         h = page.headline_el
-        paras = h.xpath("following::p[position() <= 8]") if h is not None else page.tree.xpath("//p[position()<=8]")
+        paras = [el for el in page.after if el.tag == "p"][:8] if h is not None else page.tree.xpath("(//p)[position()<=8]")
         text = "\n".join(_text(p) for p in paras)
     lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
     out: list[str] = []
@@ -1025,10 +1131,10 @@ def _published_candidates(page: _Page) -> Iterator[tuple[str, _When]]:
         for key, value, el in page.itemprop_meta:
             if key == wanted and not _is_excluded(el):
                 yield "itemprop", _parse_when(value)
-    for el in _near_headline(page, "self::time or @itemprop='datePublished'", 4, 2):
+    for el in _near_headline(page, _is_time_el, "self::time or @itemprop='datePublished'", 4, 2):
         if _is_excluded(el) or _UPDATED.search(f"{el.get('class') or ''} {el.get('itemprop') or ''}"):
             continue
-        if el.get("itemprop") == "dateModified" or _UPDATED.search(_text(el)[:30] + " " + _lead_in(el)):
+        if el.get("itemprop") == "dateModified" or _UPDATED.search((_short_text(el, 200) or "")[:30] + " " + _lead_in(el)):
             continue
         value = el.get("datetime") or el.get("content") or _text(el)
         yield "time", _parse_when(value)
@@ -1039,11 +1145,11 @@ def _visible_dates(page: _Page) -> list[tuple[_Day, tuple[int, int] | None, time
     out = []
     if page.headline_el is None:
         return out
-    for el in _near_headline(page, _DATE_PRED, 25, 6) + page.headline_el.xpath("following::*[position() <= 25]"):
+    for el in _near_headline(page, _is_date_el, _DATE_PRED, 25, 6) + page.after[:25]:
         if _is_excluded(el) or _UPDATED.search(el.get("class") or ""):
             continue
-        text = _text(el)
-        if not text or len(text) > 220:
+        text = _short_text(el, 220)
+        if not text:
             continue
         lead = _lead_in(el, 45)
         for day, pos, clock, tz in _text_dates(text):
@@ -1071,10 +1177,10 @@ def _page_offset(page: _Page) -> timedelta | None:
     if offsets:
         return offsets.most_common(1)[0][0]
     if page.headline_el is not None:
-        for el in _near_headline(page, _DATE_PRED, 25, 6):
+        for el in _near_headline(page, _is_date_el, _DATE_PRED, 25, 6):
             if _is_excluded(el):
                 continue
-            m = _TZ_WORD.search(_text(el)[:200])
+            m = _TZ_WORD.search(_short_text(el, 300) or "")
             if m:
                 return timedelta(minutes=_TZ_MINUTES[m.group(1).lower()])
     return None
@@ -1131,6 +1237,9 @@ def _dates(page: _Page) -> tuple[datetime | None, date | None, datetime | None]:
 
 def _local_day(page: _Page, published: _When, visible: list) -> date:
     utc_day = published.utc.date()
+    if published.date_only:
+        return published.day  # a bare date is already the page's day
+    # the dateline under the headline says which day it was where the story was posted
     for day, _clock, _tz in visible:
         for month, dd in ((day.month, day.day), day.ambiguous or (day.month, day.day)):
             years = [day.year] if day.year else [utc_day.year, utc_day.year - 1]
