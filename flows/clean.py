@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -24,6 +24,7 @@ from w3lib.encoding import html_to_unicode
 
 from flows.extraction import extract_article
 from flows.language import detect_language
+from flows.metadata import extract_metadata
 from flows.paywall import partial_reason
 from storage.urls import choose_canonical
 
@@ -62,19 +63,6 @@ class Cleaned:
     partial_reason: str | None = None
 
 
-def _parse_dt(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value.strip():
-        return None
-    text = value.strip().replace("Z", "+00:00")
-    try:
-        dt = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)  # a date without an offset: the day is right, the hour is a guess
-    return dt.astimezone(UTC)
-
-
 def _jsonld_objects(doc: Any) -> Iterable[dict[str, Any]]:
     for script in doc.xpath('//script[@type="application/ld+json"]'):
         try:
@@ -92,7 +80,8 @@ def _jsonld_objects(doc: Any) -> Iterable[dict[str, Any]]:
 
 
 def _page_signals(doc: Any) -> dict[str, Any]:
-    """Publication dates and article markup from JSON-LD and meta tags, which beat visible text."""
+    """What tells an article from a listing page: article markup (JSON-LD, og:type), pagination links;
+    and the JSON-LD objects and `lang` attribute that later steps read."""
     out: dict[str, Any] = {"is_article_markup": False}
     out["jsonld"] = list(_jsonld_objects(doc))
     for obj in out["jsonld"]:
@@ -100,8 +89,6 @@ def _page_signals(doc: Any) -> dict[str, Any]:
         types = [types] if isinstance(types, str) else types
         if any(str(t).lower() in ARTICLE_TYPES for t in types):
             out["is_article_markup"] = True
-            out.setdefault("published", _parse_dt(obj.get("datePublished")))
-            out.setdefault("modified", _parse_dt(obj.get("dateModified")))
     metas = {
         (m.get("property") or m.get("name") or "").lower(): m.get("content")
         for m in doc.iter("meta")
@@ -110,12 +97,6 @@ def _page_signals(doc: Any) -> dict[str, Any]:
     out["og_type"] = (metas.get("og:type") or "").lower() or None
     if out["og_type"] == "article":
         out["is_article_markup"] = True
-    for key in ("article:published_time", "datepublished", "pubdate", "publish-date", "dc.date.issued"):
-        if not out.get("published") and metas.get(key):
-            out["published"] = _parse_dt(metas[key])
-    for key in ("article:modified_time", "datemodified", "og:updated_time"):
-        if not out.get("modified") and metas.get(key):
-            out["modified"] = _parse_dt(metas[key])
     out["lang_attr"] = (doc.get("lang") or "").split("-")[0].lower() or None
     out["pagination_links"] = [
         el.get("href") or "" for el in doc.xpath('//link[@rel="next" or @rel="prev"] | //a[@rel="next" or @rel="prev"]')
@@ -139,31 +120,6 @@ def _is_paginated(url: str, links: list[str]) -> bool:
         if tpath != "/" and path.startswith(tpath) and path.rstrip("/") + "/" != tpath:
             return True
     return False
-
-
-_SUFFIX = re.compile(r"\s+[|–—·:-]\s+([^|–—·:]{2,40})$")
-
-
-def _clean_title(title: str | None) -> str | None:
-    if not title:
-        return None
-    title = " ".join(title.split())
-    match = _SUFFIX.search(title)
-    # " | Site Name" suffixes are short; a long tail after a dash is part of the headline
-    if match and len(match.group(1).split()) <= 4 and len(title) - len(match.group(0)) >= 15:
-        title = title[: match.start()]
-    return title
-
-
-def _split_authors(raw: str | None) -> list[str]:
-    if not raw:
-        return []
-    names = []
-    for part in re.split(r";|\band\b|\by\b|&", raw):
-        name = re.sub(r"^\s*(by|por)\s+", "", part.strip(), flags=re.I).strip(" ,")
-        if name and name not in names:
-            names.append(name)
-    return names
 
 
 def _canonical(url: str, declared: str | None) -> str | None:
@@ -195,14 +151,16 @@ def clean_html(
     if result is None or not text:
         return Cleaned(False, "no main text found")
     words = len(text.split())
-    published = signals.get("published") or _parse_dt(result.date)
+    meta = extract_metadata(doc, url or None, result)
+    published = meta.published_at
     cleaned = Cleaned(
         is_article=True,
         canonical_url=_canonical(url, result.url),
-        title=_clean_title(result.title),
-        authors=_split_authors(result.author),
+        title=meta.title,
+        authors=meta.authors,
+        credits=meta.credits,
         published_at=published,
-        modified_at=signals.get("modified"),
+        modified_at=meta.modified_at,
         language=detect_language(text, fallback=signals["lang_attr"] or fallback_language),
         text=text,
         word_count=words,

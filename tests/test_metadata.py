@@ -35,11 +35,31 @@ def article(headline: str, byline: str = "", dateline: str = "", text: str = "Lo
 @pytest.mark.parametrize(
     ("title_tag", "site", "expected"),
     [
-        ("Border wall funding stalls in Senate | The Daily Planet", "The Daily Planet", "Border wall funding stalls in Senate"),
-        ("Border wall funding stalls in Senate - The Daily Planet", "The Daily Planet", "Border wall funding stalls in Senate"),
-        ("Border wall funding stalls in Senate — The Daily Planet", "The Daily Planet", "Border wall funding stalls in Senate"),
-        ("The Daily Planet: Border wall funding stalls in Senate", "The Daily Planet", "Border wall funding stalls in Senate"),
-        ("Crece el flujo migratorio en Tijuana | Noticias | El Heraldo", "El Heraldo", "Crece el flujo migratorio en Tijuana"),
+        (
+            "Border wall funding stalls in Senate | The Daily Planet",
+            "The Daily Planet",
+            "Border wall funding stalls in Senate",
+        ),
+        (
+            "Border wall funding stalls in Senate - The Daily Planet",
+            "The Daily Planet",
+            "Border wall funding stalls in Senate",
+        ),
+        (
+            "Border wall funding stalls in Senate — The Daily Planet",
+            "The Daily Planet",
+            "Border wall funding stalls in Senate",
+        ),
+        (
+            "The Daily Planet: Border wall funding stalls in Senate",
+            "The Daily Planet",
+            "Border wall funding stalls in Senate",
+        ),
+        (
+            "Crece el flujo migratorio en Tijuana | Noticias | El Heraldo",
+            "El Heraldo",
+            "Crece el flujo migratorio en Tijuana",
+        ),
     ],
 )
 def test_title_site_decorations_are_stripped(title_tag, site, expected):
@@ -189,8 +209,10 @@ def test_date_without_time_is_midnight_utc_of_that_day():
 def test_utc_timestamp_with_the_pages_own_timezone_in_the_dateline():
     meta = page(
         head="<meta property='article:published_time' content='2019-11-20T05:14:35Z'>",
-        body=article("Cat found in New Mexico", dateline="<span class='timestamp'>Updated 11:21 pm CST, "
-                     "Tuesday, November 19, 2019</span>"),  # fmt: skip
+        body=article(
+            "Cat found in New Mexico",
+            dateline="<span class='timestamp'>Updated 11:21 pm CST, Tuesday, November 19, 2019</span>",
+        ),  # fmt: skip
     )
     assert meta.published_at == datetime(2019, 11, 20, 5, 14, 35, tzinfo=UTC)
     assert meta.published_date == date(2019, 11, 19)
@@ -248,7 +270,9 @@ def test_future_and_bogus_dates_are_dropped():
     meta = page(
         head=f"<meta property='article:published_time' content='{future}'>",
         jsonld=ld,
-        body=article("Two prison officers charged", dateline="<div class='publish-date'>Published 7:07 PM EST Nov 19, 2019</div>"),
+        body=article(
+            "Two prison officers charged", dateline="<div class='publish-date'>Published 7:07 PM EST Nov 19, 2019</div>"
+        ),
         url="https://example.com/story",
     )
     assert meta.published_date == date(2019, 11, 19)
@@ -264,11 +288,67 @@ def test_trafilatura_date_is_the_last_resort():
 
 def test_broken_jsonld_still_read():
     html = (
-        "<html><head><script type='application/ld+json'>{\"@type\": \"NewsArticle\", \"headline\": \"Caravana\","
-        " \"datePublished\": \"2019-11-20T12:42:06-06:00\", \"author\": {\"@type\": \"Person\", \"name\": \"Ana Ruiz\"},"
-        " \"keywords\": [\"a\", \"b\", ],}</script></head><body><h1>Caravana</h1></body></html>"
+        '<html><head><script type=\'application/ld+json\'>{"@type": "NewsArticle", "headline": "Caravana",'
+        ' "datePublished": "2019-11-20T12:42:06-06:00", "author": {"@type": "Person", "name": "Ana Ruiz"},'
+        ' "keywords": ["a", "b", ],}</script></head><body><h1>Caravana</h1></body></html>'
     )
     meta = extract_metadata(lxml.html.document_fromstring(html), "https://example.mx/n")
     assert meta.authors == ["Ana Ruiz"]
     assert meta.published_at == datetime(2019, 11, 20, 18, 42, 6, tzinfo=UTC)
     assert meta.published_date == date(2019, 11, 20)
+
+
+def test_logo_heading_linking_home_is_not_the_headline():
+    doc = SimpleNamespace(title="Cierran garita en Nogales", author=None, date=None, sitename=None, text="")
+    meta = page(
+        body="<div id='header'><a href='/'><h1>Noticias del Norte</h1></a></div><h2>Cierran garita en Nogales</h2>",
+        url="https://nn.example.mx/nota?id=1",
+        document=doc,
+    )
+    assert meta.title == "Cierran garita en Nogales"
+
+
+def test_byline_box_with_outlet_and_date_reads_the_names_element():
+    byline = (
+        "<div class='byline-section'><span class='author'>Lisa Kaczke and Trevor J. Mitchell</span> "
+        "Sioux Falls Argus Leader <span>Published 10:02 AM EST Nov 19, 2019</span></div>"
+    )
+    meta = page(body=article("South Dakota says meth campaign works", byline=byline), url="https://example.com/s")
+    assert meta.authors == ["Lisa Kaczke", "Trevor J. Mitchell"]
+    assert meta.published_date == date(2019, 11, 19)
+
+
+@pytest.mark.parametrize(
+    ("meta_author", "authors"),
+    [
+        ("Analysis by Chris Cillizza, CNN Editor-at-large", ["Chris Cillizza"]),
+        ("Jill Disis, CNN Business", ["Jill Disis"]),
+        ("Redacción El Universal", []),
+        ("Staff / El Universal", []),
+        ("Ilana Muhlstein, MS, RDN", ["Ilana Muhlstein"]),
+    ],
+)
+def test_meta_author_cleanup(meta_author, authors):
+    assert page(head=f"<meta name='author' content='{meta_author}'>").authors == authors
+
+
+def test_site_name_from_jsonld_publisher():
+    ld = {
+        "@type": "NewsArticle",
+        "headline": "x",
+        "publisher": {"@type": "Organization", "name": "El Diario de Sonora"},
+    }
+    assert page(jsonld=ld).site_name == "El Diario de Sonora"
+
+
+@pytest.mark.parametrize(
+    ("lang", "shown", "expected"),
+    [
+        ("es-MX", "Publicado: 05/10/2018 - 10:30", date(2018, 10, 5)),
+        ("en-US", "Posted 11/05/2019 9:15 AM", date(2019, 11, 5)),
+    ],
+)
+def test_numeric_dateline_read_in_the_pages_language(lang, shown, expected):
+    html = f"<html lang='{lang}'><body>{article('Cruce fronterizo cerrado', dateline=f'<small>{shown}</small>')}</body></html>"
+    meta = extract_metadata(lxml.html.document_fromstring(html), "https://example.com/n")
+    assert meta.published_date == expected
