@@ -115,9 +115,7 @@ def main() -> None:
         if base is not None and (ours or 0.0) < base - args.max_drop:
             worse.append({"id": pid, "half": half_of(pid), "trafilatura": round(base, 3), "ours": round(ours or 0, 3)})
     results["worse_than_trafilatura"] = {"max_drop": args.max_drop, "count": len(worse), "pages": worse}
-    results["relative_cost"] = round(
-        results["trafilatura"]["pages_per_s"] / results["borderwatch"]["pages_per_s"], 2
-    )
+    results["relative_cost"] = round(results["trafilatura"]["pages_per_s"] / results["borderwatch"]["pages_per_s"], 2)
     print(json.dumps(results, indent=1))
 
 

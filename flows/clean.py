@@ -19,10 +19,9 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from lxml import html as lxml_html
 from w3lib.encoding import html_to_unicode
 
-from flows.extraction import extract_article
+from flows.extraction import extract_article, parse_html
 from flows.language import detect_language
 from flows.metadata import extract_metadata
 from flows.paywall import partial_reason
@@ -141,11 +140,14 @@ def clean_html(
         return Cleaned(False, "empty response")
     _, text_html = html_to_unicode(content_type, body)
     try:
-        doc = lxml_html.document_fromstring(text_html)
+        # one parse for every step, with trafilatura's own parser settings (its extraction depends on them)
+        doc = parse_html(text_html)
     except Exception as exc:  # lxml raises several types on junk; any of them means "no page"
         return Cleaned(False, f"unparseable HTML: {exc}")
+    if doc is None:
+        return Cleaned(False, "unparseable HTML")
     signals = _page_signals(doc)
-    extracted = extract_article(text_html, url or None)
+    extracted = extract_article(text_html, url or None, tree=doc)
     result = extracted.document
     text = extracted.text.strip()
     if result is None or not text:

@@ -443,13 +443,24 @@ def _clean_lines(lines: list[str], headline_forms: set[str]) -> list[str]:
 # --- entry point --------------------------------------------------------------------------------------------------
 
 
-def extract_article(html: str, url: str | None = None) -> Extracted:
-    """Extract the main text of an article page and trafilatura's metadata for it."""
-    try:
-        tree = load_html(html)
-    except (TypeError, ValueError) as exc:
-        log.warning("unparseable page %s: %s", url, exc)
-        tree = None
+def parse_html(html: str) -> Any:
+    """The page as an lxml.html tree, parsed the way trafilatura parses (its extraction depends on it);
+    None when there is no HTML to parse."""
+    return load_html(html)
+
+
+def extract_article(html: str, url: str | None = None, tree: Any = None) -> Extracted:
+    """Extract the main text of an article page and trafilatura's metadata for it.
+
+    `tree`, when given, is the page already parsed with lxml.html (the cleaner parses once for every step);
+    embedded posts in it are unwrapped in place, nothing else is changed (trafilatura works on copies).
+    """
+    if tree is None:
+        try:
+            tree = load_html(html)
+        except (TypeError, ValueError) as exc:
+            log.warning("unparseable page %s: %s", url, exc)
+            tree = None
     if tree is None:
         return Extracted("", None)
     _unwrap_embedded_posts(tree)

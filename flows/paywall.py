@@ -65,6 +65,6 @@ def partial_reason(text: str, page_text: str, jsonld: list[dict[str, Any]]) -> s
         wall = next((phrase for phrase in WALL_PHRASES if phrase in low), None)
         if wall:
             return f"paywall text on the page ({wall!r}); {words} words extracted"
-    if _CUT.search(text) and words < 200:
+    if words < 200 and _CUT.search(text[-16:]):
         return f"text ends cut off ({words} words)"
     return None
