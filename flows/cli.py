@@ -19,6 +19,18 @@ from flows.config import ConfigError, load_config
 log = logging.getLogger("borderwatch")
 
 
+config_option = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Config file (default: ./borderwatch.toml).",
+)
+db_option = click.option(
+    "--db", type=click.Path(path_type=Path), default=None, help="DuckDB file (default: from config)."
+)
+
+
 def _setup_logging(verbose: bool) -> None:
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
@@ -105,14 +117,8 @@ def cli(verbose: bool) -> None:
 
 
 @cli.command()
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Config file (default: ./borderwatch.toml).",
-)
-@click.option("--db", type=click.Path(path_type=Path), default=None, help="DuckDB file (default: from config).")
+@config_option
+@db_option
 @click.option("--sources", default=None, help="Comma-separated source keys to crawl (default: all).")
 def run(config_path: Path | None, db: Path | None, sources: str | None) -> None:
     """Run one batch: crawl the sources, clean, score, deduplicate and load into DuckDB.
@@ -200,14 +206,8 @@ def status(db: Path | None, limit: int) -> None:
 
 
 @cli.command()
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Config file (default: ./borderwatch.toml).",
-)
-@click.option("--db", type=click.Path(path_type=Path), default=None, help="DuckDB file (default: from config).")
+@config_option
+@db_option
 @click.option("--run", "run_ids", multiple=True, help="Only the articles fetched in this run (repeatable).")
 @click.option("--all", "all_runs", is_flag=True, help="Every stored article.")
 def reprocess(config_path: Path | None, db: Path | None, run_ids: tuple[str, ...], all_runs: bool) -> None:

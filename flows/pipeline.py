@@ -222,6 +222,20 @@ def url_state_rows(run_id: str, records: list[FetchRecord], pages: list[dict[str
     return list(rows.values())
 
 
+def outcome_counts(outcomes: Counter[str]) -> dict[str, int]:
+    """The run and per-source figures that come from page outcomes."""
+    return {
+        "not_modified": outcomes["not_modified"],
+        "articles_new": outcomes["new"],
+        "articles_updated": outcomes["updated"],
+        "articles_unchanged": outcomes["unchanged"],
+        "articles_duplicate": outcomes["duplicate"],
+        "articles_offtopic": outcomes["off_topic"],
+        "not_articles": outcomes["not_article"] + outcomes["skipped"],
+        "errors": sum(outcomes[o] for o in ERROR_OUTCOMES),
+    }
+
+
 def source_run_rows(
     run_id: str, sources: list[str], pages: list[dict[str, Any]], stats: dict[str, dict[str, int]]
 ) -> list[dict[str, Any]]:
@@ -239,14 +253,7 @@ def source_run_rows(
                 "offsite": found.get("offsite", 0),
                 "over_limit": found.get("over_limit", 0),
                 "fetched": sum(1 for p in pages if p["source"] == source and p["http_status"] is not None),
-                "not_modified": outcomes["not_modified"],
-                "articles_new": outcomes["new"],
-                "articles_updated": outcomes["updated"],
-                "articles_unchanged": outcomes["unchanged"],
-                "articles_duplicate": outcomes["duplicate"],
-                "articles_offtopic": outcomes["off_topic"],
-                "not_articles": outcomes["not_article"] + outcomes["skipped"],
-                "errors": sum(outcomes[o] for o in ERROR_OUTCOMES),
+                **outcome_counts(outcomes),
             }
         )
     return out
@@ -281,15 +288,8 @@ def dedup_load_stage(
         counts = Counter(p["outcome"] for p in pages)
         run_counts = {
             "pages_fetched": sum(1 for r in records if r.http_status is not None),
-            "articles_new": counts["new"],
-            "articles_updated": counts["updated"],
-            "articles_unchanged": counts["unchanged"],
-            "articles_duplicate": counts["duplicate"],
-            "articles_offtopic": counts["off_topic"],
-            "not_articles": counts["not_article"] + counts["skipped"],
-            "errors": sum(counts[o] for o in ERROR_OUTCOMES),
+            **outcome_counts(counts),
             "skipped_known": sum(s["skipped_known"] for s in per_source),
-            "not_modified": counts["not_modified"],
         }
         message = f"crawler exited with status {crawl_code}" if crawl_code != 0 else None
         status = "completed" if crawl_code == 0 and run_counts["errors"] == 0 else "completed_with_errors"

@@ -36,11 +36,17 @@ _KNOBS = {
     "decay": 0.5,
     "saturation": 6.0,
     "unanchored_factor": 0.5,
+    "setting_factor": 1.0,
     "window": 12,
     "bonus": 1.0,
     "max_bonus": 3.0,
 }
-_KINDS = {"anchor_kinds": ("entity", "place", "actor"), "near_kinds": ("border", "place"), "policy_kinds": ("policy",)}
+_KINDS = {
+    "anchor_kinds": ("entity", "place", "actor"),
+    "topical_kinds": ("policy", "border", "entity"),
+    "near_kinds": ("border", "place"),
+    "policy_kinds": ("policy",),
+}
 _SECTIONS = {
     "scoring": (
         "lead_words",
@@ -50,7 +56,9 @@ _SECTIONS = {
         "decay",
         "saturation",
         "unanchored_factor",
+        "setting_factor",
         "anchor_kinds",
+        "topical_kinds",
     ),
     "proximity": ("window", "bonus", "max_bonus", "near_kinds", "policy_kinds"),
 }
@@ -62,7 +70,7 @@ _NEG_KEYS = ("pattern", "penalty", "lang", "label", "case_sensitive", "window")
 class Relevance:
     score: float  # 0..1
     # the evidence, strongest first: "asylum(title)", "CBP", a near pair "El Paso~asylum", "no-anchor" when nothing
-    # ties the story to the US/Mexico, and the negatives: "-border collie"
+    # ties the story to the US/Mexico, "no-topic" when only places and names matched, and the negatives: "-border collie"
     terms: tuple[str, ...]
 
 
@@ -338,12 +346,13 @@ def score(topic: Topic, title: str, text: str, language: str | None = None) -> R
     in_title: set[str] = set()
     near: list[tuple[int, str]] = []
     policy: list[tuple[int, str]] = []
-    anchored = False
+    anchored = topical = False
     for j, last, t in positives:
         if blocked.intersection(range(j, last + 1)):
             continue  # "border" in "border collie", "migration" in "data migration"
         gains[t.label].append(t.weight * weight(j))
         anchored = anchored or t.anchor
+        topical = topical or t.kind in topic.kinds["topical_kinds"]
         if j < n_title:
             in_title.add(t.label)
         if t.kind in topic.kinds["near_kinds"]:
@@ -362,10 +371,12 @@ def score(topic: Topic, title: str, text: str, language: str | None = None) -> R
     positive = sum(gain.values()) + min(k["max_bonus"], k["bonus"] * len(pairs))
     if gains and not anchored:  # "asylum" or "migrants" alone could be anywhere in the world
         positive *= k["unanchored_factor"]
+    if gains and not topical:  # only places and names: El Paso is the setting, not the subject
+        positive *= k["setting_factor"]
     penalty = {label: _decayed(v, k["decay"]) for label, v in penalties.items()}
     raw = positive - sum(penalty.values())
     evidence = [label + "(title)" * (label in in_title) for label in sorted(gain, key=lambda x: -gain[x])]
-    evidence += pairs[:3] + ["no-anchor"] * bool(gains and not anchored)
+    evidence += pairs[:3] + ["no-anchor"] * bool(gains and not anchored) + ["no-topic"] * bool(gains and not topical)
     evidence += ["-" + label for label in sorted(penalty, key=lambda x: -penalty[x])]
     return Relevance(round(1 - math.exp(-raw / k["saturation"]), 4) if raw > 0 else 0.0, tuple(evidence))
 
