@@ -90,3 +90,14 @@ def test_process_pool_gives_the_same_result_as_inline() -> None:
 )
 def test_language_detection(text: str, lang: str | None) -> None:
     assert detect_language(text) == lang
+
+
+def test_charset_from_a_byte_order_mark_beats_a_wrong_header() -> None:
+    text = "La política migratoria de México cambió según la secretaría. " * 30
+    body = "\ufeff".encode() + (
+        "<html><head><meta property='og:type' content='article'></head><body><article><p>"
+        + text
+        + "</p></article></body></html>"
+    ).encode("utf-8")
+    c = clean_html(body, "https://x.example/2026/11/politica-migratoria-mexico", "text/html; charset=iso-8859-1")
+    assert "política migratoria de México cambió según" in c.text
