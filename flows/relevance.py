@@ -70,7 +70,7 @@ _NEG_KEYS = ("pattern", "penalty", "lang", "label", "case_sensitive", "window")
 class Relevance:
     score: float  # 0..1
     # the evidence, strongest first: "asylum(title)", "CBP", a near pair "El Paso~asylum", "no-anchor" when nothing
-    # ties the story to the US/Mexico, "no-topic" when only places and names matched, and the negatives: "-border collie"
+    # ties the story to the US/Mexico, "no-topic" when only places and names matched, the negatives: "-border collie"
     terms: tuple[str, ...]
 
 

@@ -555,3 +555,61 @@ def test_speed(topic):
     start = time.perf_counter()
     score_many(topic, [("A headline about the day", body, "en")] * 200)
     assert time.perf_counter() - start < 1.0  # ~1/5 of the budget for 1,000 articles, with CI slack
+
+
+@pytest.mark.parametrize(
+    ("text", "label", "expected"),
+    [
+        ("Tras el paso de la tormenta, los vecinos limpiaron las calles.", "El Paso", False),
+        ("Agentes fronterizos en El Paso detuvieron a un grupo de migrantes.", "El Paso", True),
+        ("Subió el nivel del río Bravo tras las lluvias.", "Del Rio", False),
+        ("Border Patrol agents in Del Rio, Texas, said crossings fell.", "Del Rio", True),
+        ("Germany's ICE trains were late again, the rail operator said.", "ICE", False),
+        ("ICE agents detained 40 people at a factory.", "ICE", True),
+    ],
+)
+def test_place_and_agency_names_need_their_own_form(topic, text, label, expected):
+    assert has(score(topic, "", text, None), label) == expected
+
+
+def test_a_story_only_set_on_the_border_scores_low(topic):
+    rel = score(topic, "El Paso and Juárez host a youth chess festival", "Players from El Paso and Ciudad Juárez met.")
+    assert rel.score < 0.3 and "no-topic" in rel.terms, rel
+
+
+def test_spanish_eu_means_the_united_states_not_the_european_union(topic):
+    rel = score(topic, "EU endurece reglas de asilo", "El gobierno de EU anunció nuevas reglas de asilo.", "es")
+    assert not any(t.startswith("-migration_elsewhere:EU") for t in rel.terms), rel.terms
+
+
+def test_migration_within_south_america_is_counter_evidence(topic):
+    rel = score(
+        topic,
+        "Peru extends temporary permits for Venezuelan migrants",
+        "Venezuelan migrants in Peru and Ecuador can renew residence permits, officials in Lima said. Most arrived "
+        "overland through Tacna.",
+        "en",
+    )
+    assert rel.score < THRESHOLD and any(t.startswith("-migration_elsewhere:") for t in rel.terms), rel
+
+
+def test_worksite_enforcement_is_on_topic(topic):
+    rel = score(
+        topic,
+        "Federal agents raid a poultry plant in Mississippi",
+        "Homeland Security Investigations agents detained dozens of workers suspected of being in the country "
+        "illegally during a worksite operation on Wednesday.",
+        "en",
+    )
+    assert rel.score >= THRESHOLD and has(rel, "HSI") and has(rel, "worksite enforcement"), rel
+
+
+def test_sports_celebration_caravan_is_not_a_migrant_caravan(topic):
+    rel = score(
+        topic,
+        "Campeones celebran en Tijuana",
+        "El equipo de beisbol celebró el campeonato con una caravana de autos por el bulevar, y la frontera se "
+        "llenó de aficionados.",
+        "es",
+    )
+    assert rel.score < THRESHOLD and not has(rel, "caravana"), rel
