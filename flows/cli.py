@@ -234,6 +234,30 @@ def reprocess(config_path: Path | None, db: Path | None, run_ids: tuple[str, ...
 
 
 @cli.command()
+@config_option
+@db_option
+def rescore(config_path: Path | None, db: Path | None) -> None:
+    """Re-apply the topic (after editing the topic file, its scopes or min_relevance) to stored pages:
+    articles that no longer qualify leave `articles`, off-topic pages that now do come in (re-cleaned
+    from the raw archive). Nothing is downloaded.
+
+    \b
+    Example:
+        borderwatch rescore --config borderwatch.toml
+    """
+    try:
+        cfg = load_config(config_path)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    db = db or cfg.storage.db
+    _prefect_home(db)
+    from flows.rescore import rescore_flow
+
+    counts = rescore_flow(cfg, db)
+    click.echo(", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items()))
+
+
+@cli.command()
 @click.option(
     "--data-dir",
     type=click.Path(path_type=Path),

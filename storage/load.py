@@ -230,3 +230,41 @@ def fail_run(con: duckdb.DuckDBPyConnection, run_id: str, finished_at: datetime,
         "UPDATE crawl_runs SET finished_at = ?, status = 'failed', message = ? WHERE run_id = ?",
         [finished_at, message, run_id],
     )
+
+
+RESCORE_SCHEMA = pa.schema(
+    [("article_id", pa.string()), ("relevance", pa.float64()), ("relevance_terms", pa.list_(pa.string()))]
+)
+
+
+def apply_rescore(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    rescored: list[dict[str, Any]],
+    moved_out: list[str],
+    moved_in: list[dict[str, Any]],
+    run: dict[str, Any],
+) -> None:
+    """A topic change, atomically: new scores for the articles that stay, the ones that fall below the
+    threshold leave `articles` (their pages and raw archive stay, so a later rescore can bring them back),
+    the ones that rise above it come in."""
+    score_table = _table(rescored, RESCORE_SCHEMA)  # noqa: F841 - read by DuckDB through the replacement scan
+    new_table = _table(moved_in, ARTICLE_SCHEMA)  # noqa: F841
+    cols = ", ".join(ARTICLE_SCHEMA.names)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(
+            "UPDATE articles SET relevance = s.relevance, relevance_terms = s.relevance_terms "
+            "FROM score_table AS s WHERE articles.article_id = s.article_id"
+        )
+        con.execute("DELETE FROM articles WHERE article_id IN (SELECT unnest(?::VARCHAR[]))", [moved_out])
+        con.execute(f"INSERT INTO articles ({cols}) SELECT {cols} FROM new_table ON CONFLICT DO NOTHING")
+        con.execute(
+            "UPDATE crawl_runs SET finished_at = ?, status = ?, duration_s = ?, message = ?, articles_new = ? "
+            "WHERE run_id = ?",
+            [run["finished_at"], run["status"], run["duration_s"], run.get("message"), len(moved_in), run_id],
+        )
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise

@@ -189,3 +189,27 @@ def stored_articles(con: duckdb.DuckDBPyConnection, article_ids: list[str]) -> d
     cur = con.execute("SELECT * FROM articles WHERE article_id IN (SELECT unnest(?::VARCHAR[]))", [article_ids])
     cols = [d[0] for d in cur.description]
     return {row[0]: dict(zip(cols, row, strict=True)) for row in cur.fetchall()}
+
+
+def articles_for_rescore(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str | None, str, str | None, float]]:
+    """(article_id, title, text, language, relevance) of every stored article."""
+    return con.execute("SELECT article_id, title, text, language, relevance FROM articles").fetchall()
+
+
+def offtopic_pages(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """The latest archived page of each extracted article that is not in `articles` (off topic, or moved out
+    by an earlier rescore): what a changed topic may bring in."""
+    cur = con.execute(
+        """
+        SELECT p.run_id, p.url, p.final_url, p.source, p.warc_offset, p.content_type, p.fetched_at, p.article_id,
+               p.canonical_url
+        FROM pages p
+        WHERE p.warc_offset IS NOT NULL AND p.article_id IS NOT NULL
+          AND p.outcome IN ('off_topic', 'new', 'updated', 'unchanged')
+          AND p.article_id NOT IN (SELECT article_id FROM articles)
+        QUALIFY row_number() OVER (PARTITION BY p.article_id ORDER BY p.fetched_at DESC) = 1
+        ORDER BY p.run_id, p.warc_offset
+        """
+    )
+    cols = [d[0] for d in cur.description]
+    return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]

@@ -306,3 +306,23 @@ def test_reprocess_restores_what_the_current_cleaner_extracts(sample_web, tmp_pa
     again = run_cli("reprocess", "--all", "--config", str(config))
     assert "articles updated 0" in again.stdout  # nothing changed since: no new versions
     assert run_cli("reprocess", "--config", str(config)).returncode != 0  # --run or --all is required
+
+
+def test_rescore_moves_articles_in_and_out_without_downloading(sample_web, tmp_path: Path) -> None:
+    config = write_sample_config(sample_web, tmp_path)
+    assert run_cli("run", "--config", str(config)).returncode == 0
+    db = tmp_path / "demo.duckdb"
+    before = sorted(r[0] for r in _q(db, "SELECT article_id FROM articles"))
+    requests = len(sample_web.requests)
+    # a looser topic threshold: the 8 off-topic pages come in, re-cleaned from the raw archive
+    loose = tmp_path / "loose.toml"
+    loose.write_text(config.read_text().replace("min_relevance = 0.5", "min_relevance = 0.0"))
+    out = run_cli("rescore", "--config", str(loose))
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "moved out 0, moved in 8" in out.stdout
+    assert _q(db, "SELECT count(*) FROM articles")[0][0] == 25
+    # back to the real threshold: they leave again, the on-topic set is what it was
+    out = run_cli("rescore", "--config", str(config))
+    assert "moved out 8, moved in 0" in out.stdout
+    assert sorted(r[0] for r in _q(db, "SELECT article_id FROM articles")) == before
+    assert len(sample_web.requests) == requests  # nothing was downloaded
