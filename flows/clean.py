@@ -153,7 +153,7 @@ def clean_html(
     if result is None or not text:
         return Cleaned(False, "no main text found")
     words = len(text.split())
-    meta = extract_metadata(doc, url or None, result)
+    meta = extract_metadata(doc, url or None, result, local_day=False)  # the store keeps UTC times only
     published = meta.published_at
     cleaned = Cleaned(
         is_article=True,

@@ -1180,9 +1180,10 @@ def _local_day(page: _Page, published: _When, visible: list[tuple[_Day, Any, Any
     return published.day
 
 
-def _dates(page: _Page) -> tuple[datetime | None, date | None, datetime | None]:
+def _dates(page: _Page, local_day: bool = True) -> tuple[datetime | None, date | None, datetime | None]:
     published = next((w for w in _published_candidates(page) if _sane(w, page.now)), None)
-    visible = _visible_dates(page)
+    # the visible dateline is read only when it is needed: no machine-readable date, or the local day asked for
+    visible = _visible_dates(page) if published is None or local_day else []
     if published is None:  # no machine-readable date: the dateline, then trafilatura's date, then the URL's
         for day, clock, tz in visible:
             when = _make_when(day.year, day.month, day.day, clock, 0, tz if clock else None) if day.year else None
@@ -1204,7 +1205,7 @@ def _dates(page: _Page) -> tuple[datetime | None, date | None, datetime | None]:
     modified_at = modified.utc if modified else None
     if published is None:
         return None, None, modified_at
-    return published.utc, _local_day(page, published, visible), modified_at
+    return published.utc, _local_day(page, published, visible) if local_day else None, modified_at
 
 
 # ---------------------------------------------------------------------------------------------------- main
@@ -1220,15 +1221,17 @@ def _site_name(page: _Page) -> str | None:
     return page.site_names[0] if page.site_names else None
 
 
-def extract_metadata(tree: Any, url: str | None, document: Any | None = None) -> Metadata:
+def extract_metadata(tree: Any, url: str | None, document: Any | None = None, local_day: bool = True) -> Metadata:
     """Title, people, wire credits, dates and site name of one page.
 
     `tree` is the page parsed with lxml.html (not modified here); `document` is trafilatura's
-    `bare_extraction(..., with_metadata=True)` result, used only where the page itself says nothing."""
+    `bare_extraction(..., with_metadata=True)` result, used only where the page itself says nothing.
+    `local_day=False` skips `published_date` (the day in the page's own timezone), which costs a search of
+    the visible dateline when the page has a machine-readable date; `published_at` is the same either way."""
     page = _Page(tree, url, document)
     title = _title(page)  # first: it finds the headline element the byline and dateline are looked for near
     authors, credits = _people(page)
-    published_at, published_date, modified_at = _dates(page)
+    published_at, published_date, modified_at = _dates(page, local_day)
     return Metadata(
         title=title or None,
         authors=authors,

@@ -34,6 +34,8 @@ WALL_PHRASES = (
     "este contenido es exclusivo",
     "ya eres suscriptor",
 )
+_WALL_TAILS = ("ontinue reading", "eep reading", "ubscribers", "lready a", "nlock this", "eguir leyendo",
+               "ontinuar leyendo", "xclusivo", "uscriptor", "uscríbete para", "xclusive to", "vailable to")
 _CUT = re.compile(r"(\.\.\.|…|\[\.\.\.\])\s*$")
 
 
@@ -60,7 +62,8 @@ def partial_reason(text: str, page_text: str, jsonld: list[dict[str, Any]]) -> s
                 return f"marked not free; {words} of {declared} words extracted"
             if declared is None and words < 250:
                 return f"marked not free; only {words} words extracted"
-    if words < 400:
+    # case-blind prefilter without lowering the whole page: the phrases' tails, most pages have none
+    if words < 400 and any(tail in page_text for tail in _WALL_TAILS):
         low = page_text.lower()
         wall = next((phrase for phrase in WALL_PHRASES if phrase in low), None)
         if wall:
