@@ -9,13 +9,12 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from flows.clean import Cleaned, clean_html
+from flows.clean import HTML_TYPES, Cleaned, clean_html
 from storage.archive import iter_warc
 
 log = logging.getLogger("borderwatch.extract")
 
 WARC_SUFFIXES = (".warc", ".warc.gz")
-HTML_TYPES = ("text/html", "application/xhtml+xml")
 
 
 def _record(page_id: str, url: str | None, cleaned: Cleaned) -> dict[str, Any]:
