@@ -43,6 +43,7 @@ class Decision:
     outcome: str  # new | updated | unchanged | duplicate
     reason: str | None = None
     article: dict[str, Any] | None = None  # the articles row to upsert, when there is one
+    duplicate_of: str | None = None  # for a duplicate: the article it duplicates
 
 
 @dataclass
@@ -65,12 +66,16 @@ def decide(candidates: list[Candidate], known: list[KnownArticle], run_id: str, 
     # the page fetched at its own canonical URL speaks for the article, not its AMP copy or redirect alias
     for c in sorted(candidates, key=lambda c: not c.self_canonical):
         if c.article_id in claimed:
-            result.decisions[c.page_url] = Decision("duplicate", f"same canonical URL as {claimed[c.article_id]}")
+            result.decisions[c.page_url] = Decision(
+                "duplicate", f"same canonical URL as {claimed[c.article_id]}", duplicate_of=c.article_id
+            )
             continue
         twins = [t for t in by_hash.get(c.content_hash, []) if t[0] != c.article_id]
         same_outlet = [t for t in twins if t[1] == c.source]
         if same_outlet and c.article_id not in by_id:
-            result.decisions[c.page_url] = Decision("duplicate", f"same text as article {same_outlet[0][0]}")
+            result.decisions[c.page_url] = Decision(
+                "duplicate", f"same text as article {same_outlet[0][0]}", duplicate_of=same_outlet[0][0]
+            )
             continue
         claimed[c.article_id] = c.page_url
         row = {

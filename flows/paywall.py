@@ -34,8 +34,20 @@ WALL_PHRASES = (
     "este contenido es exclusivo",
     "ya eres suscriptor",
 )
-_WALL_TAILS = ("ontinue reading", "eep reading", "ubscribers", "lready a", "nlock this", "eguir leyendo",
-               "ontinuar leyendo", "xclusivo", "uscriptor", "uscríbete para", "xclusive to", "vailable to")
+_WALL_TAILS = (
+    "ontinue reading",
+    "eep reading",
+    "ubscribers",
+    "lready a",
+    "nlock this",
+    "eguir leyendo",
+    "ontinuar leyendo",
+    "xclusivo",
+    "uscriptor",
+    "uscríbete para",
+    "xclusive to",
+    "vailable to",
+)
 _CUT = re.compile(r"(\.\.\.|…|\[\.\.\.\])\s*$")
 
 

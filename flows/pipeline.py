@@ -222,6 +222,22 @@ def url_state_rows(run_id: str, records: list[FetchRecord], pages: list[dict[str
     return list(rows.values())
 
 
+def article_url_rows(pages: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
+    """Every URL an article was fetched at this run (AMP copies, tracking variants, redirects, same-text
+    copies at another URL of the outlet), canonicalised."""
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for p in pages:
+        if p["outcome"] in ARTICLE_OUTCOMES and p.get("article_id"):
+            for url in {_state_key(p["url"]), _state_key(p["final_url"] or p["url"])}:  # redirect aliases too
+                rows[(p["article_id"], url)] = {
+                    "article_id": p["article_id"],
+                    "url": url,
+                    "source": p["source"],
+                    "seen_at": now,
+                }
+    return list(rows.values())
+
+
 def outcome_counts(outcomes: Counter[str]) -> dict[str, int]:
     """The run and per-source figures that come from page outcomes."""
     return {
@@ -282,6 +298,8 @@ def dedup_load_stage(
         result = decide(candidates, known, run_id, now)
         for url, decision in result.decisions.items():
             pages[index[url]].update(outcome=decision.outcome, reason=decision.reason)
+            if decision.duplicate_of:
+                pages[index[url]]["article_id"] = decision.duplicate_of
         new_texts = [(d.article["source"], raw_texts[url]) for url, d in result.decisions.items() if d.outcome == "new"]
         boilerplate, fixes = learner.learn(new_texts, result.rows, now)
         per_source = source_run_rows(run_id, sources, pages, stats)
@@ -307,6 +325,7 @@ def dedup_load_stage(
             per_source,
             boilerplate,
             fixes,
+            article_url_rows(pages, now),
         )
     by_source: dict[str, Counter[str]] = {}
     for p in pages:

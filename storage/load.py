@@ -112,6 +112,10 @@ SOURCE_RUN_SCHEMA = pa.schema(
     [("run_id", pa.string()), ("source", pa.string()), *((c, pa.int32()) for c in SOURCE_RUN_COUNTS)]
 )
 
+ARTICLE_URL_SCHEMA = pa.schema(
+    [("article_id", pa.string()), ("url", pa.string()), ("source", pa.string()), ("seen_at", _TS)]
+)
+
 RUN_COUNTS = (
     "pages_fetched",
     "articles_new",
@@ -157,6 +161,7 @@ def load_run(
     source_runs: list[dict[str, Any]] | None = None,
     boilerplate: list[dict[str, Any]] | None = None,
     article_fixes: list[dict[str, Any]] | None = None,
+    article_urls: list[dict[str, Any]] | None = None,
 ) -> None:
     """Write a run's pages, articles, crawl state and per-source figures and close its crawl_runs row,
     atomically and idempotently (a retried load of the same run changes nothing)."""
@@ -166,6 +171,7 @@ def load_run(
     source_table = _table(source_runs or [], SOURCE_RUN_SCHEMA)  # noqa: F841
     boilerplate_table = _table(boilerplate or [], BOILERPLATE_SCHEMA)  # noqa: F841
     fix_table = _table(article_fixes or [], FIX_SCHEMA)  # noqa: F841
+    url_table = _table(article_urls or [], ARTICLE_URL_SCHEMA)  # noqa: F841
     cols = ", ".join(ARTICLE_SCHEMA.names)
     updates = ", ".join(f"{c} = excluded.{c}" for c in ARTICLE_SCHEMA.names if c not in ("article_id", "first_seen_at"))
     con.execute("BEGIN TRANSACTION")
@@ -174,6 +180,15 @@ def load_run(
         con.execute(
             f"INSERT INTO articles ({cols}) SELECT {cols} FROM article_table "
             f"ON CONFLICT (article_id) DO UPDATE SET {updates}"
+        )
+        # a new article or a real change is a version; an unchanged re-fetch is not (its version exists)
+        con.execute(
+            "INSERT INTO article_versions SELECT article_id, version, updated_at, title, text, content_hash, run_id "
+            "FROM article_table ON CONFLICT DO NOTHING"
+        )
+        con.execute(
+            "INSERT INTO article_urls SELECT article_id, url, source, seen_at, seen_at FROM url_table "
+            "ON CONFLICT (article_id, url) DO UPDATE SET last_seen_at = excluded.last_seen_at"
         )
         # validators and lastmod survive a response that lacks them (a 304, a failure); a success resets the
         # failure count, a failure in a new run adds one
@@ -259,6 +274,10 @@ def apply_rescore(
         )
         con.execute("DELETE FROM articles WHERE article_id IN (SELECT unnest(?::VARCHAR[]))", [moved_out])
         con.execute(f"INSERT INTO articles ({cols}) SELECT {cols} FROM new_table ON CONFLICT DO NOTHING")
+        con.execute(
+            "INSERT INTO article_versions SELECT article_id, version, updated_at, title, text, content_hash, run_id "
+            "FROM new_table ON CONFLICT DO NOTHING"
+        )
         con.execute(
             "UPDATE crawl_runs SET finished_at = ?, status = ?, duration_s = ?, message = ?, articles_new = ? "
             "WHERE run_id = ?",

@@ -130,6 +130,14 @@ def test_every_url_has_its_outcome(two_runs, sample_web, expected) -> None:
         for path in a.get("same_text_paths", []):
             outcome, reason = outcomes[(a["outlet"], path)]
             assert outcome == "duplicate" and "same text" in reason
+            # ...and the article records both URLs
+            base = sample_web.bases[a["outlet"]]
+            urls = _q(
+                two_runs["db"],
+                "SELECT u.url FROM article_urls u JOIN articles a USING (article_id) WHERE a.url = ?",
+                [base + a["path"]],
+            )
+            assert {u for (u,) in urls} == {base + a["path"], base + path}
 
 
 def test_robots_and_network_guard_keep_the_crawler_out(two_runs, expected) -> None:
@@ -151,6 +159,8 @@ def test_second_run_adds_no_rows_and_downloads_no_article(two_runs, expected) ->
     db = two_runs["db"]
     assert _q(db, "SELECT count(*), count(DISTINCT article_id), count(DISTINCT url) FROM articles")[0] == (17, 17, 17)
     assert _q(db, "SELECT max(version) FROM articles")[0][0] == 1
+    assert _q(db, "SELECT count(*) FROM article_versions")[0][0] == 17  # unchanged re-fetches add no version
+    assert _q(db, "SELECT count(*), sum(size) FROM clusters")[0] == (17, 17)
     runs = _q(db, "SELECT status, articles_new, not_modified FROM crawl_runs ORDER BY started_at")
     assert [r[0] for r in runs] == ["completed_with_errors"] * 2  # the sample web has deliberate 404/500s
     assert runs[0][1:] == (17, 0) and runs[1][1] == 0
@@ -303,6 +313,10 @@ def test_reprocess_restores_what_the_current_cleaner_extracts(sample_web, tmp_pa
     assert "articles checked 17, articles updated 1" in out.stdout
     rows = _q(db, "SELECT article_id, title, version, authors FROM articles WHERE version > 1")
     assert [(r[0], r[1], r[2]) for r in rows] == [(aid, title, 2)] and rows[0][3] != ["Staff"]
+    # the change is a version of its own; the first version is kept
+    versions = _q(db, "SELECT version, title FROM article_versions WHERE article_id = ? ORDER BY version", [aid])
+    assert versions == [(1, title), (2, title)]
+    assert _q(db, "SELECT count(*) FROM article_versions")[0][0] == 18
     again = run_cli("reprocess", "--all", "--config", str(config))
     assert "articles updated 0" in again.stdout  # nothing changed since: no new versions
     assert run_cli("reprocess", "--config", str(config)).returncode != 0  # --run or --all is required

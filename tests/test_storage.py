@@ -15,6 +15,7 @@ from storage.load import load_run, start_run
 from storage.queries import WriteRefused, check_read_only, known_articles, run_query
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+LATER = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
 
 def page(run_id: str, url: str, outcome: str = "new") -> dict:
@@ -156,3 +157,34 @@ def test_open_waits_for_a_lock_held_by_another_process(tmp_path: Path) -> None:
         assert time.monotonic() - t0 > 0.3
     finally:
         holder.join(10)
+
+
+def test_an_older_database_upgrades_in_place_without_losing_rows(tmp_path: Path) -> None:
+    """A file made by an earlier version of the project (schema 3) gains versions, URLs and clusters."""
+    from storage.db import MIGRATIONS_TABLE, _migration_files
+
+    db = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute(f"CREATE TABLE {MIGRATIONS_TABLE} (version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMPTZ)")
+    for version, name, sql in _migration_files()[:3]:
+        con.execute(sql)
+        con.execute(f"INSERT INTO {MIGRATIONS_TABLE} VALUES (?, ?, ?)", [version, name, NOW])
+    con.execute(
+        "INSERT INTO articles (article_id, url, source, title, text, content_hash, first_seen_at, last_seen_at, "
+        "updated_at, version, run_id, cluster_id) VALUES "
+        "('a1', 'https://n.example/a1', 's', 'T1', 'x', 'h1', ?, ?, ?, 2, 'r1', 'a1'), "
+        "('a2', 'https://n.example/a2', 's', 'T2', 'y', 'h2', ?, ?, ?, 1, 'r1', 'a1')",
+        [NOW] * 3 + [LATER] * 3,  # a1 is the earliest: it names and represents the cluster
+    )
+    con.close()
+    with connection(db) as con:
+        assert schema_version(con) >= 4
+        assert con.execute("SELECT count(*) FROM articles").fetchone()[0] == 2
+        assert con.execute("SELECT article_id, version FROM article_versions ORDER BY 1").fetchall() == [
+            ("a1", 2),
+            ("a2", 1),
+        ]
+        assert con.execute("SELECT count(*) FROM article_urls").fetchone()[0] == 2
+        assert con.execute("SELECT cluster_id, size, representative_title FROM clusters").fetchall() == [
+            ("a1", 2, "T1")
+        ]
