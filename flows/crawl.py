@@ -31,6 +31,7 @@ def write_plan(
     run_id: str,
     run_dir: Path,
     state: list[dict[str, Any]] | None = None,
+    title_screen: dict[str, Any] | None = None,
 ) -> Path:
     """The crawler's instructions: settings, sources and what earlier runs learned of their URLs.
 
@@ -56,6 +57,7 @@ def write_plan(
         "crawl": cfg.crawl_plan_dict(),
         "sources": [{**asdict(s), **{k: list(getattr(s, k)) for k in TUPLE_FIELDS}} for s in sources],
         "retry": retry,
+        "title_screen": {k: list(v) for k, v in (title_screen or {}).items()},
     }
     path = run_dir / "plan.json"
     path.write_text(json.dumps(plan, indent=2), encoding="utf-8")

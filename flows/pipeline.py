@@ -70,7 +70,8 @@ def new_run_id(now: datetime) -> str:
 
 @task(name="crawl", cache_policy=NO_CACHE)
 def crawl_stage(cfg: Config, sources: tuple[Source, ...], run_id: str, run_dir: Path, state: list[dict]) -> int:
-    plan = write_plan(cfg, sources, run_id, run_dir, state)
+    topic = relevance.load_topic(cfg.topic.file, scopes=cfg.topic.scopes)
+    plan = write_plan(cfg, sources, run_id, run_dir, state, topic.title_screen)
     # every page is bounded by its own timeout; hosts are crawled in parallel, so the slowest source sets
     # the pace (its pages times the delay) and the whole crawl is bounded by this
     budget = 600.0 + cfg.crawl.max_pages_per_source * max(cfg.crawl.download_delay, 0.05) * 3

@@ -102,6 +102,8 @@ class Topic:
     knobs: dict[str, float]
     kinds: dict[str, frozenset[str]]
     lookup: dict[str | None, _Lookup] = field(repr=False, compare=False, default_factory=dict)
+    # phrases that let the crawler skip a clearly off-topic title before download (see the topic file)
+    title_screen: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def fold(s: str, punct: str | None = None) -> str:
@@ -241,7 +243,21 @@ def load_topic(path: str | Path | None = None, scopes: Iterable[str] = ()) -> To
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as e:
         raise ValueError(f"{path}: invalid TOML: {e}") from e
-    _table(path, "(top level)", data, ("meta", *_SECTIONS, "terms", "negatives", "scopes"), ("meta", "terms"))
+    _table(
+        path,
+        "(top level)",
+        data,
+        ("meta", *_SECTIONS, "terms", "negatives", "scopes", "title_screen"),
+        ("meta", "terms"),
+    )
+    screen = _table(path, "title_screen", data.get("title_screen", {}), ("skip", "keep"))
+    title_screen = {
+        k: tuple(
+            fold(_get(path, "title_screen", {k: x}, k, "", str)).lower()
+            for x in _get(path, "title_screen", screen, k, [], list)
+        )
+        for k in ("skip", "keep")
+    }
     meta = _table(path, "meta", data["meta"], ("name", "version", "description"), ("name",))
     info = [_get(path, "meta", meta, k, "", str) for k in ("name", "version", "description")]
     knobs, kinds = dict(_KNOBS), {k: frozenset(v) for k, v in _KINDS.items()}
@@ -289,6 +305,7 @@ def load_topic(path: str | Path | None = None, scopes: Iterable[str] = ()) -> To
         knobs,
         kinds,
         {lang: _lookup(terms, negatives, lang) for lang in (None, "en", "es", "other")},
+        title_screen,
     )
 
 

@@ -430,3 +430,24 @@ def test_pages_per_source_limit(site: Site, tmp_path: Path) -> None:
     records, web, run_dir = crawl(site, tmp_path, feeds=("/feed.xml",), crawl_cfg={"max_pages_per_source": 5})
     assert sum(1 for r in records if r.kind == "article") == 5
     assert read_stats(run_dir)["o"]["over_limit"] == 7
+
+
+@pytest.mark.parametrize(
+    ("title", "skipped"),
+    [
+        ("Border collies steal the show at Las Cruces herding trials", True),
+        ("Llegan las mariposas monarca a Michoacán", True),
+        ("El Paso startup for cross-border payments raises $40 million", True),
+        ("Monarch butterfly migration peaks early this year", True),
+        ("Border Patrol adds border collies to its canine teams", False),  # a keep word outside the phrase
+        ("Cross-border payments by migrants fall after remittance tax", False),
+        ("Asylum seekers wait at the bridge", False),  # no skip phrase: fetch and decide on the text
+        ("Storm floods El Paso's west side", False),  # unsure: fetched, scored on its text
+    ],
+)
+def test_title_screen(title: str, skipped: bool) -> None:
+    from crawlers.spiders.news import screened_out
+    from flows import relevance
+
+    screen = {k: list(v) for k, v in relevance.load_topic().title_screen.items()}
+    assert (screened_out(title, screen) is not None) == skipped

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
@@ -36,12 +37,32 @@ MAX_SITEMAP_DEPTH = 3
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 # a known URL whose last fetch ended like this is not fetched again unless discovery says it changed
 SETTLED_STATUSES = {200, 304, 404, 410}
-SETTLED_OUTCOMES = {"robots", "blocked", "skipped"}
+SETTLED_OUTCOMES = {"robots", "blocked", "skipped", "off_topic"}
+TITLE_HINTS = ("feed_title", "news_title", "link_text")
 _HOST_PREFIX = re.compile(r"^(www|www\d|feeds?|rss|m|amp|mobile)\.")
 
 
 def _now() -> str:
     return datetime.now(UTC).isoformat()
+
+
+def _fold(text: str) -> str:
+    """Lowercase without accents, as the topic file's title screen is written."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)).lower()
+
+
+def screened_out(title: str, screen: dict[str, list[str]]) -> str | None:
+    """The skip phrase that marks `title` as clearly off topic, or None. Strong evidence only: a skip phrase,
+    and no keep word outside it ("Border Patrol's border collies" is fetched)."""
+    folded = _fold(title)
+    hits = [phrase for phrase in screen.get("skip", []) if phrase in folded]
+    if not hits:
+        return None
+    for phrase in hits:
+        folded = folded.replace(phrase, " ")
+    if any(re.search(r"(?<![a-z0-9])" + re.escape(word), folded) for word in screen.get("keep", [])):
+        return None
+    return hits[0]
 
 
 def site_key(url: str) -> str:
@@ -83,6 +104,7 @@ class NewsSpider(scrapy.Spider):
                 for line in fh:
                     row = json.loads(line)
                     self.state[row["key"]] = row
+        self.title_screen: dict[str, list[str]] = plan.get("title_screen") or {}
         self.seen: set[str] = set()
         self.scheduled: Counter[str] = Counter()
         self.counts: dict[str, Counter[str]] = {key: Counter() for key in self.sources}
@@ -180,6 +202,23 @@ class NewsSpider(scrapy.Spider):
                 continue
             if known is None and self.oldest and changed and changed < self.oldest:
                 counts["over_limit"] += 1  # an old sitemap entry: older than max_age_days
+                continue
+            title = next((link.hints[k] for k in TITLE_HINTS if link.hints.get(k)), None)
+            phrase = screened_out(title, self.title_screen) if title else None
+            if phrase:
+                counts["screened"] += 1  # recorded, not downloaded
+                yield FetchItem(
+                    FetchRecord(
+                        url=link.url,
+                        final_url=link.url,
+                        source=source,
+                        kind="article",
+                        outcome="off_topic",
+                        fetched_at=_now(),
+                        hints=link.hints,
+                        reason=f"title screened before download ({phrase!r})",
+                    )
+                )
                 continue
             if self.scheduled[source] >= self.max_pages:
                 counts["over_limit"] += 1
