@@ -41,6 +41,14 @@ def _setup_logging(verbose: bool) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
+def _load(config_path: Path | None) -> Any:
+    """The config, or a clean error naming the file and the key."""
+    try:
+        return load_config(config_path)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
 def _prefect_home(db: Path) -> None:
     # Prefect keeps its ephemeral database beside ours unless the user chose a home for it; it cannot
     # create missing parent folders itself (its server then fails to start), so make them here
@@ -221,10 +229,7 @@ def reprocess(config_path: Path | None, db: Path | None, run_ids: tuple[str, ...
     """
     if bool(run_ids) == all_runs:
         raise click.UsageError("give --run RUN_ID (one or more) or --all")
-    try:
-        cfg = load_config(config_path)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
+    cfg = _load(config_path)
     db = db or cfg.storage.db
     _prefect_home(db)
     from flows.reprocess import reprocess_flow
@@ -245,10 +250,7 @@ def rescore(config_path: Path | None, db: Path | None) -> None:
     Example:
         borderwatch rescore --config borderwatch.toml
     """
-    try:
-        cfg = load_config(config_path)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
+    cfg = _load(config_path)
     db = db or cfg.storage.db
     _prefect_home(db)
     from flows.rescore import rescore_flow

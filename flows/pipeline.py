@@ -29,7 +29,7 @@ from storage.archive import FetchRecord, discovery_date, read_ledger, read_respo
 from storage.db import connection
 from storage.load import fail_run, load_run, start_run
 from storage.queries import crawl_state, known_articles
-from storage.urls import article_id, canonicalize_url
+from storage.urls import article_id, canonicalize_url, url_key
 
 log = logging.getLogger("borderwatch.pipeline")
 
@@ -130,6 +130,23 @@ def _page_row(run_id: str, r: FetchRecord, outcome: str, reason: str | None, **e
     }
 
 
+def article_fields(c: Cleaned, rel: relevance.Relevance, title: str | None) -> dict[str, Any]:
+    """What an articles row takes from cleaning and scoring."""
+    return {
+        "title": title,
+        "authors": c.authors,
+        "credits": c.credits,
+        "published_at": c.published_at,
+        "modified_at": c.modified_at,
+        "language": c.language,
+        "text": c.text,
+        "word_count": c.word_count,
+        "relevance": rel.score,
+        "relevance_terms": list(rel.terms),
+        "is_partial": c.is_partial,
+    }
+
+
 def classify_pages(
     cfg: Config,
     run_id: str,
@@ -175,29 +192,10 @@ def classify_pages(
                 canonical_url=canonical,
                 content_hash=content_hash(c.title, c.text),
                 self_canonical=canonicalize_url(r.final_url or r.url) == canonical,
-                fields={
-                    "title": extra["title"],
-                    "authors": c.authors,
-                    "published_at": c.published_at,
-                    "modified_at": c.modified_at,
-                    "language": c.language,
-                    "text": c.text,
-                    "word_count": c.word_count,
-                    "relevance": rel.score,
-                    "relevance_terms": list(rel.terms),
-                    "credits": c.credits,
-                    "is_partial": c.is_partial,
-                },
+                fields=article_fields(c, rel, extra["title"]),
             )
         )
     return pages, candidates
-
-
-def _state_key(url: str) -> str:
-    try:
-        return canonicalize_url(url)
-    except ValueError:
-        return url
 
 
 def url_state_rows(run_id: str, records: list[FetchRecord], pages: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -206,8 +204,8 @@ def url_state_rows(run_id: str, records: list[FetchRecord], pages: list[dict[str
     for r, page in zip(records, pages, strict=True):
         status = r.http_status
         failed = r.outcome == "error" or (status is not None and (status >= 500 or status == 429))
-        rows[_state_key(r.url)] = {
-            "url_key": _state_key(r.url),
+        rows[url_key(r.url)] = {
+            "url_key": url_key(r.url),
             "url": r.url,
             "source": r.source,
             "kind": r.kind,
@@ -229,7 +227,7 @@ def article_url_rows(pages: list[dict[str, Any]], now: datetime) -> list[dict[st
     rows: dict[tuple[str, str], dict[str, Any]] = {}
     for p in pages:
         if p["outcome"] in ARTICLE_OUTCOMES and p.get("article_id"):
-            for url in {_state_key(p["url"]), _state_key(p["final_url"] or p["url"])}:  # redirect aliases too
+            for url in {url_key(p["url"]), url_key(p["final_url"] or p["url"])}:  # redirect aliases too
                 rows[(p["article_id"], url)] = {
                     "article_id": p["article_id"],
                     "url": url,

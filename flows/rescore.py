@@ -15,6 +15,7 @@ from flows import relevance
 from flows.boilerplate_store import BoilerplateLearner
 from flows.config import Config
 from flows.dedup import Candidate, content_hash, decide
+from flows.pipeline import article_fields
 from flows.reprocess import reclean
 from storage.db import connection
 from storage.load import apply_rescore, start_run
@@ -57,25 +58,14 @@ def rescore_flow(cfg: Config, db_path: Path) -> dict[str, int]:
                 canonical_url=page["canonical_url"],
                 content_hash=content_hash(c.title, c.text),
                 self_canonical=True,
-                fields={
-                    "title": c.title,
-                    "authors": c.authors,
-                    "credits": c.credits,
-                    "published_at": c.published_at,
-                    "modified_at": c.modified_at,
-                    "language": c.language,
-                    "text": c.text,
-                    "word_count": c.word_count,
-                    "relevance": rel.score,
-                    "relevance_terms": list(rel.terms),
-                    "is_partial": c.is_partial,
-                },
+                fields=article_fields(c, rel, c.title),
             )
         )
     learner.strip_known(candidates)
     with connection(db_path) as con:
         known = known_articles(con, [c.article_id for c in candidates], [c.content_hash for c in candidates])
-        known = [k for k in known if k.article_id not in set(moved_out)]
+        leaving = set(moved_out)
+        known = [k for k in known if k.article_id not in leaving]
         result = decide(candidates, known, run_id, now)
         moved_in: list[dict[str, Any]] = [d.article for d in result.decisions.values() if d.outcome == "new"]
         start_run(con, run_id, now, sorted({p["source"] for p in outside}))

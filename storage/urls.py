@@ -162,3 +162,12 @@ def article_id(canonical_url: str) -> str:
     function of the stored string, so SQL or other modules can recompute it.
     """
     return hashlib.sha256(canonical_url.encode("utf-8")).hexdigest()[:16]
+
+
+def url_key(url: str) -> str:
+    """The key under which the crawler and url_state know a URL: its canonical form, or the URL itself
+    when it cannot be canonicalised (so a junk link still gets exactly one key)."""
+    try:
+        return canonicalize_url(url)
+    except ValueError:
+        return url

@@ -286,3 +286,10 @@ def test_plain_params_preserved(host: str, path: list[str], params: list[str]) -
 
     assert per_key(kept) == per_key(params)  # repeated keys keep their order
     assert [p.partition("=")[0] for p in kept] == sorted(p.partition("=")[0] for p in kept)
+
+
+def test_url_key_is_canonical_and_total() -> None:
+    from storage.urls import url_key
+
+    assert url_key("https://Example.com/a/?utm_source=rss#top") == canonicalize_url("https://example.com/a")
+    assert url_key("javascript:void(0)") == "javascript:void(0)"  # junk keeps one key of its own, no exception

@@ -31,7 +31,7 @@ from crawlers import discovery, gdelt
 from crawlers.items import FetchItem
 from crawlers.middlewares import BlockedAddress
 from storage.archive import FetchRecord, discovery_date, parse_date
-from storage.urls import canonicalize_url
+from storage.urls import url_key
 
 MAX_SITEMAP_DEPTH = 3
 HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -152,17 +152,10 @@ class NewsSpider(scrapy.Spider):
 
     # -- requests and records -------------------------------------------------------------------------
 
-    def _key(self, url: str) -> str:
-        """Seen-set and state key: the canonical URL, so tracking-parameter and AMP variants are fetched once."""
-        try:
-            return canonicalize_url(url)
-        except ValueError:
-            return url
-
     def _request(
         self, url: str, source: str, kind: str, callback: Any, conditional: bool = True, **meta: Any
     ) -> scrapy.Request:
-        key = self._key(url)
+        key = url_key(url)
         self.seen.add(key)
         headers = {}
         known = self.state.get(key) if conditional else None
@@ -187,7 +180,7 @@ class NewsSpider(scrapy.Spider):
     def _article_requests(self, links: list[discovery.Link], source: str, anywhere: bool = False) -> Iterator[Any]:
         counts = self.counts[source]
         for link in links:
-            key = self._key(link.url)
+            key = url_key(link.url)
             if key in self.seen:
                 continue
             self.seen.add(key)
@@ -342,7 +335,7 @@ class NewsSpider(scrapy.Spider):
             if depth + 1 > MAX_SITEMAP_DEPTH:
                 self.logger.warning("sitemap nesting deeper than %d at %s", MAX_SITEMAP_DEPTH, child)
                 break
-            if self._key(child) not in self.seen:
+            if url_key(child) not in self.seen:
                 yield self._request(child, source, "sitemap", self.parse_sitemap, depth=depth + 1)
         yield from self._article_requests(sitemap.links, source)
 
@@ -363,7 +356,7 @@ class NewsSpider(scrapy.Spider):
         # pagination stops at max_section_pages: endless "next" links (crawler traps) end there
         if depth + 1 < self.max_section_pages:
             for url in next_pages[:1]:
-                if self._key(url) not in self.seen:
+                if url_key(url) not in self.seen:
                     yield self._request(url, source, "section", self.parse_section, depth=depth + 1)
 
     def parse_robots(self, response: Response) -> Iterator[Any]:
@@ -373,7 +366,7 @@ class NewsSpider(scrapy.Spider):
         yield self._item(response)
         source = response.meta["source"]
         for url in discovery.sitemaps_from_robots(response.body, response.url):
-            if self._key(url) not in self.seen and self._on_site(source, url):
+            if url_key(url) not in self.seen and self._on_site(source, url):
                 yield self._request(url, source, "sitemap", self.parse_sitemap, depth=0)
 
     def parse_gdelt(self, response: Response) -> Iterator[Any]:
