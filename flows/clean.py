@@ -25,7 +25,7 @@ from flows.extraction import extract_article, parse_html
 from flows.language import detect_language
 from flows.metadata import extract_metadata
 from flows.paywall import partial_reason
-from storage.urls import choose_canonical
+from storage.urls import choose_canonical, url_key
 
 log = logging.getLogger("borderwatch.clean")
 
@@ -60,6 +60,7 @@ class Cleaned:
     credits: list[str] = field(default_factory=list)  # wire/agency credits (AP, Reuters, EFE), not authors
     is_partial: bool = False  # a teaser or paywalled article: the text is not the whole story
     partial_reason: str | None = None
+    declares_canonical: bool = False  # the page names its own canonical URL (rel=canonical or og:url)
 
 
 def _jsonld_objects(doc: Any) -> Iterable[dict[str, Any]]:
@@ -97,6 +98,8 @@ def _page_signals(doc: Any) -> dict[str, Any]:
     if out["og_type"] == "article":
         out["is_article_markup"] = True
     out["lang_attr"] = (doc.get("lang") or "").split("-")[0].lower() or None
+    declared = doc.xpath('//link[@rel="canonical"]/@href') or [metas.get("og:url") or ""]
+    out["declared_canonical"] = (declared[0] or "").strip() or None
     out["pagination_links"] = [
         el.get("href") or "" for el in doc.xpath('//link[@rel="next" or @rel="prev"] | //a[@rel="next" or @rel="prev"]')
     ]
@@ -167,6 +170,8 @@ def clean_html(
         text=text,
         word_count=words,
     )
+    declared = signals["declared_canonical"]
+    cleaned.declares_canonical = bool(url and declared and url_key(urljoin(url, declared)) == url_key(url))
     cleaned.partial_reason = partial_reason(text, text_html, signals["jsonld"])
     cleaned.is_partial = cleaned.partial_reason is not None
     if url and urlsplit(url).path in ("", "/"):

@@ -36,6 +36,7 @@ class Candidate:
     content_hash: str
     fields: dict[str, Any]  # title, authors, published_at, modified_at, language, text, word_count, relevance...
     self_canonical: bool = False  # the page was fetched at its canonical URL
+    declared: bool = False  # ...and says so itself (rel=canonical / og:url): the outlet's primary URL
 
 
 @dataclass
@@ -64,7 +65,10 @@ def decide(candidates: list[Candidate], known: list[KnownArticle], run_id: str, 
     claimed: dict[str, str] = {}  # article_id -> page_url that took it in this run
     result = DedupResult()
     # the page fetched at its own canonical URL speaks for the article, not its AMP copy or redirect alias
-    for c in sorted(candidates, key=lambda c: not c.self_canonical):
+    # the page that names itself canonical speaks for the article, then any page fetched at its canonical
+    # URL, never an AMP copy, redirect alias or unmarked print copy; the URL breaks ties, so the outcome does
+    # not depend on the order in which the crawler's concurrent responses arrived
+    for c in sorted(candidates, key=lambda c: (not c.declared, not c.self_canonical, c.canonical_url)):
         if c.article_id in claimed:
             result.decisions[c.page_url] = Decision(
                 "duplicate", f"same canonical URL as {claimed[c.article_id]}", duplicate_of=c.article_id

@@ -192,6 +192,7 @@ def classify_pages(
                 canonical_url=canonical,
                 content_hash=content_hash(c.title, c.text),
                 self_canonical=canonicalize_url(r.final_url or r.url) == canonical,
+                declared=c.declares_canonical,
                 fields=article_fields(c, rel, extra["title"]),
             )
         )

@@ -53,3 +53,32 @@ def test_known_article_unchanged_and_updated() -> None:
     assert changed.rows[0]["version"] == 2 and changed.rows[0]["updated_at"] == NOW
     retitled = decide([cand("u1", "id1", "old", title="New headline")], known, "r", NOW)
     assert retitled.decisions["u1"].outcome == "updated"
+
+
+def test_the_self_declared_canonical_page_wins_whatever_the_arrival_order() -> None:
+    """An unmarked print copy with the same text must not take the article from the page that names itself
+    canonical, whichever response the concurrent crawler happened to get first."""
+    original = Candidate(
+        "orig",
+        "a",
+        "id-orig",
+        "https://a.example/noticias/long-original-slug.html",
+        content_hash("T", "same"),
+        {"title": "T", "text": "same"},
+        self_canonical=True,
+        declared=True,
+    )
+    copy = Candidate(
+        "print",
+        "a",
+        "id-print",
+        "https://a.example/impresa/short.html",
+        content_hash("T", "same"),
+        {"title": "T", "text": "same"},
+        self_canonical=True,
+        declared=False,
+    )
+    for order in ([original, copy], [copy, original]):
+        res = decide(order, [], "r", NOW)
+        assert res.decisions["orig"].outcome == "new"
+        assert res.decisions["print"].outcome == "duplicate" and res.decisions["print"].duplicate_of == "id-orig"
