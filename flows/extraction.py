@@ -33,12 +33,14 @@ import logging
 import re
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
+import lxml.html
 import trafilatura
 from lxml import etree
 from trafilatura.settings import Document
-from trafilatura.utils import load_html
+from trafilatura.utils import DOCTYPE_TAG, FAULTY_HTML, HTML_PARSER, fromstring_bytes, load_html
 
 log = logging.getLogger("borderwatch.extraction")
 
@@ -67,10 +69,13 @@ class Extracted:
     document: Document | None  # trafilatura's result (metadata); its .text is trafilatura's, not `text`
 
 
+# the same lines are counted and normalised by several steps (prose share, precision merge, clean-up): cached
+@lru_cache(maxsize=4096)
 def _nwords(text: str) -> int:
     return len(_WORD.findall(text))
 
 
+@lru_cache(maxsize=4096)
 def _norm(text: str) -> str:
     return " ".join(_WORD.findall(text.lower()))
 
@@ -141,7 +146,10 @@ def _merge_with_precision(lines: list[str], precise: list[str]) -> list[str]:
 
 
 def _para_key(text: str) -> str:
-    return _WS.sub(" ", text).strip().lstrip("- ")[:60]
+    """The start of a paragraph, whitespace collapsed: how a line is matched to its <p>. Every <p> of the page is
+    keyed, so a long one is keyed by its first characters only (the same key: collapsing is left to right)."""
+    key = " ".join(text[:240].split()).lstrip("- ")
+    return key[:60] if len(key) >= 60 else " ".join(text.split()).lstrip("- ")[:60]
 
 
 def _article_of(el: Any) -> Any:
@@ -189,13 +197,15 @@ def _add_split_body(tree: Any, lines: list[str]) -> list[str]:
     cls = container.get("class")
     if count < 2 or not cls:
         return lines
-    chunks = [el for el in tree.iter(container.tag) if el is not container and el.get("class") == cls]
+    # one walk for the container's look-alikes and the <h1>s; their numbering keeps the document order
+    walk = list(tree.iter(container.tag, "h1"))
+    chunks = [el for el in walk if el.tag == container.tag and el is not container and el.get("class") == cls]
     if not chunks:
         return lines
     ancestors = set(container.iterancestors())
     article = _article_of(container)
-    order = {el: k for k, el in enumerate(tree.iter())}
-    h1_at = [order[h] for h in tree.iter("h1")]
+    order = {el: k for k, el in enumerate(walk)}
+    h1_at = [order[h] for h in walk if h.tag == "h1"]
     present = {_para_key(line) for line in lines}
     before: list[str] = []
     after: list[str] = []
@@ -288,58 +298,59 @@ _LABEL_COLON = re.compile(
     _I,
 )
 _SOURCE_COLON = re.compile(r"^\W*(source|fuente)\s*:", re.I)
-# one alternation instead of a loop over ~40 patterns: every line of every article passes through here
-_PROMOS = re.compile(
-    "|".join(
-        f"(?:{p})"
-        for p in (
-            # newsletters, subscriptions
-            r"\b(sign\ up|subscribe|register)\b.{0,80}\b(newsletters?|inbox|e-?mail\ alerts?|briefing)\b",
-            r"\bnewsletters?\b.{0,60}\b(sign\ up|subscribe|inbox|delivered|free)\b",
-            r"^(subscribe|subscribers?\ only|already\ a\ subscriber|become\ a\ (member|subscriber))\b",
-            r"\bsuscr[ií]b(e|ete|ase|irse)\b",
-            r"\bbolet[ií]n\b.{0,60}\b(recibe|rec[ií]belo|correo|inscr[ií]bete|gratis|suscr[ií]bete)\b",
-            r"^(reg[ií]strate|inscr[ií]bete)\b",
-            # click-here and app promos
-            r"^(click|tap)\ here\b",
-            r"^(haz|haga)\ clic\b",
-            r"^(pulsa|pincha|clic|click)\ aqu[ií]\b",
-            r"\b(download|get)\ (the|our)\ [\w\s]{0,30}\bapp\b",
-            r"\bdescarga\ (la|nuestra)\ app\b",
-            # social following and sharing
-            r"^follow\ (us|me|him|her|them|[\w\s.'’]{1,50})\ on\ (facebook|twitter|instagram|linkedin|youtube|x\b)",
-            r"^follow\ [\w\s.'’]{0,30}\b(full|complete|live|latest)\ coverage\b",
-            r"^(s[ií]guenos|s[ií]gue(nos)?\ a\ [\w\s]{1,40})\ en\ "
-            r"(facebook|twitter|instagram|youtube|tiktok|x\b|redes)",
-            r"^like\ this\ (story|article)\b",
-            r"\bshare\ it\ with\ a\ friend\b",
-            r"^(share|compartir|comparte)\ (on|en|this|via|por)\b",
-            # contacting the newsroom
-            r"^have\ a\ (news\ )?tip\b",
-            r"^reach\ the\ (reporter|writer|author)s?\b",
-            r"^(contact|email)\ the\ (reporter|writer|author)s?\b",
-            # cookie notices
-            r"\b(we|this\ (web)?site)\ uses?\ cookies\b",
-            r"\bcookie\ (policy|settings|preferences)\b",
-            r"\baccept\ (all\ )?cookies\b",
-            r"\b(usamos|utilizamos|este\ sitio\ (web\ )?utiliza|esta\ web\ utiliza|usa)\ cookies\b",
-            r"\bpol[ií]tica\ de\ cookies\b",
-            r"\baceptar?\ (las\ )?cookies\b",
-            # reading time
-            r"^\d+\s*(min|minute|minuto)s?\ (read|de\ lectura|lectura)\b",
-            r"^(reading\ time|tiempo\ de\ lectura|tempo\ de\ leitura)\b",
-            # wire-service credit lines
-            r"^\(?(additional\ )?(reporting|writing|editing)\ by\b",
-            r"\bcontributed\ to\ this\ report\b",
-            r"^\(?con\ informaci[oó]n\ de\b",
-            # comment prompts
-            r"^(leave|post|add|write)\ a\ (comment|reply)\b",
-            r"^(deja|dejar|escribe)\ (un|tu)\ comentario\b",
-            r"^join\ the\ (conversation|discussion)\b",
-        )
-    ),
-    _I,
+# promo and furniture phrases; those starting with "^" are tried at the start of the line only
+_PROMO_PATTERNS = (
+    # newsletters, subscriptions
+    r"\b(sign\ up|subscribe|register)\b.{0,80}\b(newsletters?|inbox|e-?mail\ alerts?|briefing)\b",
+    r"\bnewsletters?\b.{0,60}\b(sign\ up|subscribe|inbox|delivered|free)\b",
+    r"^(subscribe|subscribers?\ only|already\ a\ subscriber|become\ a\ (member|subscriber))\b",
+    r"\bsuscr[ií]b(e|ete|ase|irse)\b",
+    r"\bbolet[ií]n\b.{0,60}\b(recibe|rec[ií]belo|correo|inscr[ií]bete|gratis|suscr[ií]bete)\b",
+    r"^(reg[ií]strate|inscr[ií]bete)\b",
+    # click-here and app promos
+    r"^(click|tap)\ here\b",
+    r"^(haz|haga)\ clic\b",
+    r"^(pulsa|pincha|clic|click)\ aqu[ií]\b",
+    r"\b(download|get)\ (the|our)\ [\w\s]{0,30}\bapp\b",
+    r"\bdescarga\ (la|nuestra)\ app\b",
+    # social following and sharing
+    r"^follow\ (us|me|him|her|them|[\w\s.'’]{1,50})\ on\ (facebook|twitter|instagram|linkedin|youtube|x\b)",
+    r"^follow\ [\w\s.'’]{0,30}\b(full|complete|live|latest)\ coverage\b",
+    r"^(s[ií]guenos|s[ií]gue(nos)?\ a\ [\w\s]{1,40})\ en\ "
+    r"(facebook|twitter|instagram|youtube|tiktok|x\b|redes)",
+    r"^like\ this\ (story|article)\b",
+    r"\bshare\ it\ with\ a\ friend\b",
+    r"^(share|compartir|comparte)\ (on|en|this|via|por)\b",
+    # contacting the newsroom
+    r"^have\ a\ (news\ )?tip\b",
+    r"^reach\ the\ (reporter|writer|author)s?\b",
+    r"^(contact|email)\ the\ (reporter|writer|author)s?\b",
+    # cookie notices
+    r"\b(we|this\ (web)?site)\ uses?\ cookies\b",
+    r"\bcookie\ (policy|settings|preferences)\b",
+    r"\baccept\ (all\ )?cookies\b",
+    r"\b(usamos|utilizamos|este\ sitio\ (web\ )?utiliza|esta\ web\ utiliza|usa)\ cookies\b",
+    r"\bpol[ií]tica\ de\ cookies\b",
+    r"\baceptar?\ (las\ )?cookies\b",
+    # reading time
+    r"^\d+\s*(min|minute|minuto)s?\ (read|de\ lectura|lectura)\b",
+    r"^(reading\ time|tiempo\ de\ lectura|tempo\ de\ leitura)\b",
+    # wire-service credit lines
+    r"^\(?(additional\ )?(reporting|writing|editing)\ by\b",
+    r"\bcontributed\ to\ this\ report\b",
+    r"^\(?con\ informaci[oó]n\ de\b",
+    # comment prompts
+    r"^(leave|post|add|write)\ a\ (comment|reply)\b",
+    r"^(deja|dejar|escribe)\ (un|tu)\ comentario\b",
+    r"^join\ the\ (conversation|discussion)\b",
 )
+_PROMO_AT_START = re.compile("|".join(f"(?:{p[1:]})" for p in _PROMO_PATTERNS if p.startswith("^")), _I)
+_PROMO_ANYWHERE = re.compile("|".join(f"(?:{p})" for p in _PROMO_PATTERNS if not p.startswith("^")), _I)
+# Searching every line for the phrases that may sit anywhere is the slow part, and few lines hold any of them:
+# each of those phrases contains one of these words, looked for first (plain search in the lower-cased line).
+# re.I also matches "ı", "ſ" and "İ" to i/s, which str.lower does not: a line with one of them is searched.
+_PROMO_HINT = re.compile(r"newsletter|inbox|mail alert|briefing|suscr|bolet|app\b|share it|cookie|contributed")
+_ODD_CASE = ("ı", "ſ", "İ")
 _URL_ONLY = re.compile(r"^\W*((https?://|www\.)\S+\W*)+$", re.I)
 _CREDIT = re.compile(
     r"""(^|[\s(\[|/])(getty\ images|shutterstock|istock(photo)?|ap\ photo|afp|reuters|efe|europa\ press|cuartoscuro)
@@ -365,7 +376,10 @@ def is_boilerplate_line(line: str) -> bool:
         return True
     if words <= 20 and (_LABEL_COLON.match(s) or _CREDIT.search(s)):
         return True
-    return _PROMOS.search(s) is not None
+    if _PROMO_AT_START.match(s):
+        return True
+    hinted = _PROMO_HINT.search(s.lower()) is not None or any(ch in s for ch in _ODD_CASE)
+    return hinted and _PROMO_ANYWHERE.search(s) is not None
 
 
 _RELATED_HEAD = re.compile(
@@ -448,10 +462,42 @@ def _clean_lines(lines: list[str], headline_forms: set[str]) -> list[str]:
 # --- entry point --------------------------------------------------------------------------------------------------
 
 
+# the characters trafilatura's load_html deletes before parsing (libxml2 rejects them); see _load_valid_html
+_INVALID_XML_CHARS = tuple(chr(c) for c in range(0x20) if chr(c) not in "\t\n\r") + ("\ufffe", "\uffff")
+
+
 def parse_html(html: str) -> Any:
     """The page as an lxml.html tree, parsed the way trafilatura parses (its extraction depends on it);
     None when there is no HTML to parse."""
-    return load_html(html)
+    if not isinstance(html, str) or any(ch in html for ch in _INVALID_XML_CHARS):
+        return load_html(html)
+    return _load_valid_html(html)
+
+
+def _load_valid_html(html: str) -> Any:
+    """trafilatura's load_html for a decoded page without characters to delete: the same steps, less its
+    regex pass deleting them, which costs a third of the parse (one `in` test a character is cheaper).
+    tests/test_extraction.py checks it against load_html."""
+    beginning = html[:50].lower()
+    if "doctype" in beginning:  # lxml trips on a self-closing doctype
+        firstline, _, rest = html.partition("\n")
+        html = DOCTYPE_TAG.sub("", firstline, count=1) + "\n" + rest
+    for line in html[:4096].splitlines()[:4]:  # and on a self-closing <html/>
+        if "<html" in line and line.endswith("/>"):
+            html = FAULTY_HTML.sub(r"\1>", html, count=1)
+            break
+    tree, fallback = None, False
+    try:
+        tree = lxml.html.fromstring(html, parser=HTML_PARSER)
+    except ValueError:  # "Unicode strings with encoding declaration are not supported"
+        tree, fallback = fromstring_bytes(html), True
+    except Exception as exc:  # as load_html: any other parser error means "try the bytes"
+        log.debug("lxml parsing failed: %s", exc)
+    if (tree is None or len(tree) < 1) and not fallback:
+        tree = fromstring_bytes(html)
+    if tree is not None and "html" not in beginning and len(tree) < 2:
+        return None  # not HTML at all
+    return tree
 
 
 def extract_article(html: str, url: str | None = None, tree: Any = None) -> Extracted:

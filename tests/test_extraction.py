@@ -9,8 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from lxml import etree
+from trafilatura.utils import load_html
 
-from flows.extraction import Extracted, extract_article, is_boilerplate_line
+from flows.extraction import Extracted, extract_article, is_boilerplate_line, parse_html
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "extraction"
 
@@ -175,6 +177,11 @@ def test_body_split_around_an_ad_is_joined_but_next_article_is_not() -> None:
         "https://www.example.org/story/123",
         "(Reporting by Ana Ruiz; Editing by Tom Brown)",
         "Con información de EFE y AFP",
+        # case-blind like the patterns' re.I, which also folds "İ", "ı" and "ſ" to i/s
+        "SIGN UP FOR THE MORNİNG BRİEFİNG",
+        "Get the ınbox newsletter for free",
+        "This ſite uses cookies",
+        "Jane Doe contributed to this report.",
     ],
 )
 def test_boilerplate_lines(line: str) -> None:
@@ -202,3 +209,30 @@ def test_empty_or_junk_input_gives_empty_text(html: str) -> None:
     got = extract_article(html, "https://example.org/x")
     assert isinstance(got, Extracted)
     assert got.text == ""
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        "",
+        "   ",
+        "hello",
+        "<p>x</p>",
+        "<div>a</div><div>b</div>",
+        "<html><head><title>t</title></head></html>",
+        "<!DOCTYPE html/>\n<html><body><p>a</p></body></html>",
+        "<!DOCTYPE html/><html><body><p>a</p></body></html>",
+        "<html/>\n<body><p>x</p></body>",
+        '<?xml version="1.0" encoding="utf-8"?><html><body><p>x</p></body></html>',
+        "<html><body><p>\x00\x01a\ufffe b\x0c</p></body></html>",
+        "\ud800<html><body>x</body></html>",
+    ]
+    + [page(name) for name in ("en_border_article.html", "es_border_article.html")],
+)
+def test_parse_html_is_trafilaturas_load_html(html: str) -> None:
+    """parse_html skips load_html's character clean-up pass when there is nothing to delete: same tree."""
+
+    def serialised(tree: object) -> str | None:
+        return None if tree is None else etree.tostring(tree, encoding="unicode")
+
+    assert serialised(parse_html(html)) == serialised(load_html(html))
