@@ -63,8 +63,8 @@ class Cleaned:
     declares_canonical: bool = False  # the page names its own canonical URL (rel=canonical or og:url)
 
 
-def _jsonld_objects(doc: Any) -> Iterable[dict[str, Any]]:
-    for script in doc.xpath('//script[@type="application/ld+json"]'):
+def _jsonld_objects(scripts: Iterable[Any]) -> Iterable[dict[str, Any]]:
+    for script in scripts:
         try:
             data = json.loads(script.text_content() or "")
         except ValueError:
@@ -83,7 +83,12 @@ def _page_signals(doc: Any) -> dict[str, Any]:
     """What tells an article from a listing page: article markup (JSON-LD, og:type), pagination links;
     and the JSON-LD objects and `lang` attribute that later steps read."""
     out: dict[str, Any] = {"is_article_markup": False}
-    out["jsonld"] = list(_jsonld_objects(doc))
+    # one walk for the <script>, <meta> and <link> elements of the whole document (each a walk of its own cost
+    # as much as the rest of this function)
+    root = doc.getroottree().getroot()
+    walk = list(root.iter("script", "meta", "link"))
+    scripts = (el for el in walk if el.tag == "script" and el.get("type") == "application/ld+json")
+    out["jsonld"] = list(_jsonld_objects(scripts))
     for obj in out["jsonld"]:
         types = obj.get("@type", [])
         types = [types] if isinstance(types, str) else types
@@ -91,18 +96,20 @@ def _page_signals(doc: Any) -> dict[str, Any]:
             out["is_article_markup"] = True
     metas = {
         (m.get("property") or m.get("name") or "").lower(): m.get("content")
-        for m in doc.iter("meta")
+        for m in ((el for el in walk if el.tag == "meta") if doc is root else doc.iter("meta"))
         if m.get("content")
     }
     out["og_type"] = (metas.get("og:type") or "").lower() or None
     if out["og_type"] == "article":
         out["is_article_markup"] = True
     out["lang_attr"] = (doc.get("lang") or "").split("-")[0].lower() or None
-    declared = doc.xpath('//link[@rel="canonical"]/@href') or [metas.get("og:url") or ""]
-    out["declared_canonical"] = (declared[0] or "").strip() or None
-    out["pagination_links"] = [
-        el.get("href") or "" for el in doc.xpath('//link[@rel="next" or @rel="prev"] | //a[@rel="next" or @rel="prev"]')
-    ]
+    links = [el for el in walk if el.tag == "link" and el.get("rel") in ("canonical", "next", "prev")]
+    declared = [el.get("href") for el in links if el.get("rel") == "canonical" and el.get("href") is not None]
+    out["declared_canonical"] = ((declared or [metas.get("og:url") or ""])[0] or "").strip() or None
+    out["pagination_links"] = []
+    if not out["is_article_markup"]:  # only read for pages without article markup; the <a> search is the costly one
+        found = [el for el in links if el.get("rel") != "canonical"] + doc.xpath('//a[@rel="next" or @rel="prev"]')
+        out["pagination_links"] = [el.get("href") or "" for el in found]
     return out
 
 

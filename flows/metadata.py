@@ -214,12 +214,12 @@ _EXCLUDED_CLASS = re.compile(
 )
 _SHORT_PREFIX = re.compile(r"^[a-z]{1,3}[-_](?=[a-z])", re.I)  # namespaces: "c-comments", "js-related"
 
-_STRONG_HEADLINE_XPATH = "//h1 | //*[@itemprop='headline'][not(self::meta)]"
-_WEAK_HEADLINE_XPATH = (
-    "//h2 | //*[self::p or self::div or self::span or self::dt or self::h3 or self::header]"
-    "[contains(@class,'title') or contains(@class,'Title') or contains(@class,'headline') "
-    "or contains(@class,'Headline') or contains(@class,'titul')]"
-)
+# <h1> and itemprop=headline elements; reached through the attribute (//@itemprop[...]/parent::*), a test on
+# the few itemprop attributes, not on every element of the page: half the cost of //*[@itemprop='headline']
+_STRONG_HEADLINE_XPATH = "//h1 | //@itemprop[.='headline']/parent::*[not(self::meta)]"
+# weaker candidates: <h2>, and these elements with a class naming a title (_weak_headlines)
+_WEAK_HEADLINE_TAGS = ("h2", "p", "div", "span", "dt", "h3", "header")
+_WEAK_HEADLINE_CLASSES = ("title", "Title", "headline", "Headline", "titul")
 _BYLINE_CLASS = re.compile(r"byline|author|writer|creditline", re.I)
 _DATE_CLASS = re.compile(r"date|time|publish|posted|byline|meta|info", re.I)
 _PLAIN_TAGS = {"p", "div", "span", "small", "address", "li"}
@@ -380,10 +380,21 @@ def _preceding(h: Any, limit: int) -> list[Any]:
     return out
 
 
+def _in_svg(el: Any) -> bool:
+    return any(a.tag == "svg" for a in el.iterancestors())
+
+
 def _is_byline_el(el: Any) -> bool:
     if el.get("rel") == "author" or el.get("itemprop") == "author":
         return True
-    return bool(_BYLINE_CLASS.search(el.get("class") or "")) or "byline" in (el.get("id") or "").lower()
+    cls, ident = el.get("class"), el.get("id")
+    return (cls is not None or ident is not None) and _byline_attrs(cls or "", ident or "")
+
+
+@lru_cache(maxsize=8192)
+def _byline_attrs(cls: str, ident: str) -> bool:
+    """Cached: hundreds of elements around the headline are tested, and a page repeats its class names."""
+    return bool(_BYLINE_CLASS.search(cls)) or "byline" in ident.lower()
 
 
 def _is_date_el(el: Any) -> bool:
@@ -618,12 +629,14 @@ class _JsonLd:
     """The page's JSON-LD: its article objects (this page's own first), its web-page objects and an @id index.
     Articles inside lists or other objects (related stories, "isPartOf") are not this page's article."""
 
-    def __init__(self, tree: Any, url: str | None) -> None:
+    def __init__(self, scripts: list[Any], url: str | None) -> None:
         self.nodes: list[dict[str, Any]] = []
         self.by_id: dict[str, dict[str, Any]] = {}
         self.articles: list[dict[str, Any]] = []
         self.pages: list[dict[str, Any]] = []
-        for script in tree.xpath("//script[@type='application/ld+json' or @type='application/json+ld']"):
+        for script in scripts:
+            if script.get("type") not in ("application/ld+json", "application/json+ld"):
+                continue
             data = _load_json(script.text or "")
             if data is not None:
                 self._walk(data, top=True)
@@ -682,7 +695,13 @@ class _Page:
         self.month_first = lang.startswith("en")  # "11/05/2019" is November 5 on an English (US) page
         self.meta: dict[str, list[str]] = {}
         self.itemprop_meta: list[tuple[str, str, Any]] = []
-        for m in tree.iter("meta"):
+        # one walk of the whole document for its <script>, <meta> and <title> elements (a walk each cost more);
+        # `tree` is the document's root but for a fragment, where <meta> and <title> are looked for below it only
+        root = tree.getroottree().getroot()
+        walk = list(root.iter("script", "meta", "title"))
+        self.scripts = [el for el in walk if el.tag == "script"]
+        self.titles = [el for el in walk if el.tag == "title"] if tree is root else list(tree.iter("title"))
+        for m in (el for el in walk if el.tag == "meta") if tree is root else tree.iter("meta"):
             content = (m.get("content") or "").strip()
             if not content:
                 continue
@@ -691,7 +710,8 @@ class _Page:
                 self.meta.setdefault(key, []).append(content)
             elif m.get("itemprop"):
                 self.itemprop_meta.append((m.get("itemprop").strip().lower(), content, m))
-        self.ld = _JsonLd(tree, self.url)
+        self.ld = _JsonLd(self.scripts, self.url)
+        self.first_title = next((el for el in walk if el.tag == "title" and not _in_svg(el)), None)
         self.site_names = self._site_names()
         self.site_keys = {_norm(s) for s in self.site_names if _norm(s)} | ({self.host} if self.host else set())
         self.headline_el: Any = None
@@ -717,7 +737,7 @@ class _Page:
         if isinstance(sitename, str):
             names.append(sitename)
         titles = {_clean_space(v).casefold() for _, v in self.metas(*_TITLE_META)}
-        titles |= {_clean_space(t.text_content()).casefold() for t in self.tree.iter("title")}
+        titles |= {_clean_space(t.text_content()).casefold() for t in self.titles}
         out: list[str] = []
         for name in map(_clean_space, names):
             # application-name is sometimes the page's title, which names no site
@@ -828,12 +848,23 @@ def _in_article(el: Any) -> bool:
     return any(a.tag in ("article", "main") or a.get("itemprop") == "articleBody" for a in el.iterancestors())
 
 
+def _weak_headlines(tree: Any) -> list[Any]:
+    """<h2>s, and <p>, <div>, <span>, <dt>, <h3>, <header> elements whose class contains "title", "headline" or
+    "titul", in document order. In XPath (a union of two searches, then sorted) this cost four times as much."""
+    out = []
+    for el in tree.getroottree().getroot().iter(*_WEAK_HEADLINE_TAGS):
+        cls = el.get("class")
+        if el.tag == "h2" or (cls and any(word in cls for word in _WEAK_HEADLINE_CLASSES)):
+            out.append(el)
+    return out
+
+
 def _title(page: _Page) -> str | None:
     """The headline as the reader sees it: the <h1> (or itemprop=headline) that says what the page's meta titles
     say, or else the best meta title with the site's name taken off. Remembers the headline element."""
     refs: list[str] = [v for value in page.ld.values("headline", page.ld.articles) for v in _names(value)]
     refs += [v for _, v in page.metas(*_TITLE_META)]
-    refs += [t.text_content() or "" for t in page.tree.xpath("(//title[not(ancestor::*[local-name()='svg'])])[1]")]
+    refs += [page.first_title.text_content() or ""] if page.first_title is not None else []
     cleaned: list[str] = []
     for ref in refs:
         ref = _strip_site(_unescape(ref), page)
@@ -844,11 +875,12 @@ def _title(page: _Page) -> str | None:
     best_el, best_text = None, ""
     lone: list[tuple[Any, str]] = []
     # strong candidates first; h2 and class="...title..." elements only when no strong one matched closely
-    for strong, xpath in ((True, _STRONG_HEADLINE_XPATH), (False, _WEAK_HEADLINE_XPATH)):
+    for strong in (True, False):
         if (best is not None and best[0] >= 0.8) or (not strong and not cleaned):
             break
         ref_tokens = [_tokens(ref) for ref in cleaned]
-        for order, el in enumerate(page.tree.xpath(xpath)):
+        candidates = page.tree.xpath(_STRONG_HEADLINE_XPATH) if strong else _weak_headlines(page.tree)
+        for order, el in enumerate(candidates):
             text = _short_text(el, 300)
             if not text:
                 continue

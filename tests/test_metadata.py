@@ -352,3 +352,34 @@ def test_numeric_dateline_read_in_the_pages_language(lang, shown, expected):
     html = f"<html lang='{lang}'><body>{article('Cruce fronterizo cerrado', dateline=f'<small>{shown}</small>')}</body></html>"
     meta = extract_metadata(lxml.html.document_fromstring(html), "https://example.com/n")
     assert meta.published_date == expected
+
+
+HEADLINE_PAGE = """<html><head><title>First | Site</title></head><body>
+<svg><title>an icon</title></svg>
+<div class="page-title">Section</div><h2>Sub</h2><span class="Headline">Big</span><p class="titulo">T</p>
+<meta itemprop="headline" content="x"><div itemprop="headline">Marked</div><h1>Top</h1>
+<header class="entry-title"><h3 class="subtitle">S</h3></header><a class="title">not a candidate</a>
+</body></html>"""
+
+
+def test_headline_candidates_are_the_xpath_ones_in_document_order() -> None:
+    """The strong and weak headline searches (rewritten for speed) find what the original XPaths found."""
+    from flows.metadata import _STRONG_HEADLINE_XPATH, _weak_headlines
+
+    tree = lxml.html.document_fromstring(HEADLINE_PAGE)
+    strong = "//h1 | //*[@itemprop='headline'][not(self::meta)]"
+    weak = (
+        "//h2 | //*[self::p or self::div or self::span or self::dt or self::h3 or self::header]"
+        "[contains(@class,'title') or contains(@class,'Title') or contains(@class,'headline') "
+        "or contains(@class,'Headline') or contains(@class,'titul')]"
+    )
+    assert tree.xpath(_STRONG_HEADLINE_XPATH) == tree.xpath(strong)
+    assert _weak_headlines(tree) == tree.xpath(weak)
+    assert len(tree.xpath(weak)) == 6
+
+
+def test_the_page_title_is_the_first_title_outside_svg() -> None:
+    got = page(head="", body="<svg><title>Close icon</title></svg><p>x</p>").title
+    assert got != "Close icon"
+    got = page(head="<title>Migrants wait at the border bridge in Juárez</title>").title
+    assert got == "Migrants wait at the border bridge in Juárez"
