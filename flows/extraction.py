@@ -38,7 +38,6 @@ from typing import Any
 
 import lxml.html
 import trafilatura
-from lxml import etree
 from trafilatura.settings import Document
 from trafilatura.utils import DOCTYPE_TAG, FAULTY_HTML, HTML_PARSER, fromstring_bytes, load_html
 
@@ -98,14 +97,16 @@ def _lines(text: str | None) -> list[str]:
 
 # --- 1. page preparation ------------------------------------------------------------------------------------------
 
-_TWEETS = etree.XPath('//blockquote[contains(@class, "twitter-tweet")]')
 _IGNORABLE = {"script", "style", "noscript"}
 
 
 def _unwrap_embedded_posts(tree: Any) -> None:
     """Replace each embedded tweet's wrappers (elements holding nothing but the tweet) with the tweet itself,
     so that trafilatura's "social"/"embed" discard rules do not remove the quoted text."""
-    for quote in _TWEETS(tree):
+    # //blockquote[contains(@class, "twitter-tweet")], as a walk of the few <blockquote>s (the XPath tests the
+    # class of every element); listed first, as the tree changes below
+    quotes = [q for q in tree.getroottree().getroot().iter("blockquote") if "twitter-tweet" in (q.get("class") or "")]
+    for quote in quotes:
         if not "".join(quote.itertext()).strip():
             continue
         node, parent = quote, quote.getparent()

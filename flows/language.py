@@ -19,10 +19,10 @@ _STOP = {
 
 def detect_language(text: str, fallback: str | None = None, sample_words: int = 400) -> str | None:
     """'en' or 'es' when the stop-word evidence is clear, otherwise `fallback`."""
-    words = [w.lower() for w in _WORD.findall(text[: sample_words * 12])][:sample_words]
+    words = [w.lower() for w in _WORD.findall(text[: sample_words * 12])[:sample_words]]
     if len(words) < 8:
         return fallback
-    counts = {lang: sum(1 for w in words if w in stop) for lang, stop in _STOP.items()}
+    counts = {lang: sum(map(stop.__contains__, words)) for lang, stop in _STOP.items()}
     best = max(counts, key=lambda k: counts[k])
     other = min(counts.values())
     # words like "a", "de", "no" are shared; demand a clear margin and a real share of stop words

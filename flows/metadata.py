@@ -695,11 +695,12 @@ class _Page:
         self.month_first = lang.startswith("en")  # "11/05/2019" is November 5 on an English (US) page
         self.meta: dict[str, list[str]] = {}
         self.itemprop_meta: list[tuple[str, str, Any]] = []
-        # one walk of the whole document for its <script>, <meta> and <title> elements (a walk each cost more);
+        # one walk of the whole document for its <script>, <meta>, <title> and <a> elements (a walk each cost more);
         # `tree` is the document's root but for a fragment, where <meta> and <title> are looked for below it only
         root = tree.getroottree().getroot()
-        walk = list(root.iter("script", "meta", "title"))
+        walk = list(root.iter("script", "meta", "title", "a"))
         self.scripts = [el for el in walk if el.tag == "script"]
+        self.author_links = [el for el in walk if el.tag == "a" and el.get("rel") == "author"]
         self.titles = [el for el in walk if el.tag == "title"] if tree is root else list(tree.iter("title"))
         for m in (el for el in walk if el.tag == "meta") if tree is root else tree.iter("meta"):
             content = (m.get("content") or "").strip()
@@ -1104,7 +1105,7 @@ def _people(page: _Page) -> tuple[list[str], list[str]]:
                 if any(t.getparent() is not None and not _is_excluded(t.getparent()) for t in shown):
                     people.append(name)
     # wire credits stated elsewhere: rel=author links, meta author, the publisher, the story's dateline
-    credits += [w for el in page.tree.xpath("//a[@rel='author']") if (w := _wire(_text(el))) and not _is_excluded(el)]
+    credits += [w for el in page.author_links if (w := _wire(_text(el))) and not _is_excluded(el)]
     credits += [w for _, value in page.metas(*_AUTHOR_META) for w in _wires_in(value)]
     for node in page.ld.articles:
         credits += [w for n in _names(page.ld.resolve(node.get("publisher"))) if (w := _wire(n))]

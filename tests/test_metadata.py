@@ -383,3 +383,11 @@ def test_the_page_title_is_the_first_title_outside_svg() -> None:
     assert got != "Close icon"
     got = page(head="<title>Migrants wait at the border bridge in Juárez</title>").title
     assert got == "Migrants wait at the border bridge in Juárez"
+
+
+def test_wire_named_by_an_author_link_is_a_credit() -> None:
+    body = article("Migrants wait at the border bridge in Juárez", byline="<p>By <a rel='author'>Reuters</a></p>")
+    body += "<footer><a rel='author' href='/ap'>Associated Press</a></footer>"
+    got = page(body=body)
+    assert "Reuters" in got.credits
+    assert "AP" not in got.credits  # the footer's link is not this article's
