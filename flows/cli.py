@@ -316,6 +316,45 @@ def extract(paths: tuple[Path, ...], fmt: str, url: str | None) -> None:
         click.echo(json.dumps(record, ensure_ascii=False, default=_json_default))
 
 
+@cli.command()
+@click.argument("query")
+@click.option(
+    "--db", type=click.Path(path_type=Path), default=None, help="DuckDB file (default: the one in ./borderwatch.toml)."
+)
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="Published on or after DATE.")
+@click.option("--source", default=None, help="Only this source key.")
+@click.option("--lang", default=None, help="Only articles in this language (en, es).")
+@click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True)
+@click.option("--wait", type=float, default=30.0, show_default=True, help="Seconds to wait while a run holds the file.")
+def search(
+    query: str, db: Path | None, since: datetime | None, source: str | None, lang: str | None, limit: int, wait: float
+) -> None:
+    """Full-text search (BM25, English and Spanish stemming) over titles and texts; ranked, with a snippet.
+
+    \b
+    Example:
+        borderwatch search "asylum Matamoros" --since 2026-11-01 --limit 5
+        borderwatch search "caravana migrantes" --lang es --source diario-del-norte
+    """
+    from flows.search import format_hits
+    from storage.db import DatabaseLocked, connection
+    from storage.search import SearchUnavailable, index_lag
+    from storage.search import search as run_search
+
+    try:
+        with connection(db or _default_db(), read_only=True, wait_s=wait) as con:
+            hits = run_search(con, query, since=since.date() if since else None, source=source, lang=lang, limit=limit)
+            lag = index_lag(con)
+    except (DatabaseLocked, FileNotFoundError, SearchUnavailable) as exc:
+        raise click.ClickException(str(exc)) from exc
+    for line in format_hits(hits):
+        click.echo(line)
+    if not hits:
+        click.echo("no matching articles")
+    if lag:
+        click.echo(f"({lag} stored articles are not indexed yet; the next `borderwatch run` indexes them)", err=True)
+
+
 def _default_db() -> Path:
     try:
         return load_config(None).storage.db

@@ -25,6 +25,7 @@ from flows.clean import Cleaned, PageJob, clean_pages
 from flows.config import Config, Source
 from flows.crawl import read_stats, run_crawler, write_plan
 from flows.dedup import Candidate, content_hash, decide
+from flows.search import refresh_after_load
 from storage.archive import FetchRecord, discovery_date, read_ledger, read_responses
 from storage.db import connection
 from storage.load import fail_run, load_run, start_run
@@ -327,6 +328,7 @@ def dedup_load_stage(
             fixes,
             article_url_rows(pages, now),
         )
+        refresh_after_load(con)  # search index: new and changed articles only, same short hold of the file
     by_source: dict[str, Counter[str]] = {}
     for p in pages:
         by_source.setdefault(p["source"], Counter())[p["outcome"]] += 1

@@ -17,6 +17,7 @@ from flows.boilerplate_store import BoilerplateLearner
 from flows.clean import Cleaned, PageJob, clean_pages
 from flows.config import Config
 from flows.dedup import content_hash
+from flows.search import refresh_after_load
 from storage.archive import read_responses
 from storage.db import connection
 from storage.load import load_run, start_run
@@ -102,6 +103,7 @@ def reprocess_flow(cfg: Config, db_path: Path, run_ids: list[str] | None) -> dic
                 "articles_updated": len(rows),
             },
         )
+        refresh_after_load(con)  # changed or moved articles are re-indexed
     return counts
 
 

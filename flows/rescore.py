@@ -17,6 +17,7 @@ from flows.config import Config
 from flows.dedup import Candidate, content_hash, decide
 from flows.pipeline import article_fields
 from flows.reprocess import reclean
+from flows.search import refresh_after_load
 from storage.db import connection
 from storage.load import apply_rescore, start_run
 from storage.queries import articles_for_rescore, known_articles, offtopic_pages
@@ -83,4 +84,5 @@ def rescore_flow(cfg: Config, db_path: Path) -> dict[str, int]:
                 "message": message,
             },
         )
+        refresh_after_load(con)  # changed or moved articles are re-indexed
     return {"articles_rescored": len(stored), "moved_out": len(moved_out), "moved_in": len(moved_in)}
