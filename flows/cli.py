@@ -355,6 +355,66 @@ def search(
         click.echo(f"({lag} stored articles are not indexed yet; the next `borderwatch run` indexes them)", err=True)
 
 
+@cli.command("export")
+@click.option("--format", "fmt", type=click.Choice(["parquet", "csv", "jsonl"]), required=True)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Folder to write to.")
+@click.option(
+    "--db", type=click.Path(path_type=Path), default=None, help="DuckDB file (default: the one in ./borderwatch.toml)."
+)
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="Published on or after DATE.")
+@click.option("--source", default=None, help="Only this source key.")
+@click.option("--lang", default=None, help="Only articles in this language (en, es).")
+@click.option("--versions", is_flag=True, help="Also every version of the chosen articles (versions.*).")
+@click.option("--clusters", is_flag=True, help="Also the story clusters of the chosen articles (clusters.*).")
+@click.option(
+    "--by-month/--one-file",
+    default=None,
+    help="Parquet: one folder per month (month=YYYY-MM/). Default: by month from 100,000 articles up.",
+)
+@click.option("--wait", type=float, default=30.0, show_default=True, help="Seconds to wait while a run holds the file.")
+def export_cmd(
+    fmt: str,
+    out: Path,
+    db: Path | None,
+    since: datetime | None,
+    source: str | None,
+    lang: str | None,
+    versions: bool,
+    clusters: bool,
+    by_month: bool | None,
+    wait: float,
+) -> None:
+    """Export articles (optionally their versions and clusters) to Parquet, CSV or JSON lines.
+
+    Writes OUT/articles.<ext> (Parquet split by month: OUT/articles/month=YYYY-MM/), OUT/versions.<ext>,
+    OUT/clusters.<ext>.
+
+    \b
+    Example:
+        borderwatch export --format parquet --out exports/2026-11 --since 2026-11-01 --versions
+        borderwatch export --format csv --out exports/es --lang es --source diario-del-norte
+    """
+    from storage.db import DatabaseLocked, connection
+    from storage.export import export as run_export
+
+    try:
+        with connection(db or _default_db(), read_only=True, wait_s=wait) as con:
+            counts = run_export(
+                con,
+                out,
+                fmt,
+                since=since.date() if since else None,
+                source=source,
+                lang=lang,
+                versions=versions,
+                clusters=clusters,
+                by_month=by_month,
+            )
+    except (DatabaseLocked, FileNotFoundError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(", ".join(f"{table} {n}" for table, n in counts.items()) + f" → {out}")
+
+
 def _default_db() -> Path:
     try:
         return load_config(None).storage.db

@@ -1,0 +1,117 @@
+"""Bulk load at scale: 100,000 articles into an empty database, then 100,000 more into the one now holding
+100,000 (storage.load.load_run: Arrow bulk insert in one transaction, pages and versions included). Prints
+JSON: rows/s at both sizes, their ratio, and the file size per 1,000 articles.
+
+Usage: .venv/bin/python bench/bulk_load.py [--rows 100000] [--words 450]
+
+Targets: at least 20,000 articles/s, the second load no slower than 1.5x the first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+
+from storage.db import connection
+from storage.load import load_run, start_run
+
+SYLLABLES = "ba be bi bo ca ce ci co da de di do fa fe fi la le li lo ma me mi mo na ne ni no pa pe pi ra re ri sa se"
+
+
+def batch(n: int, offset: int, run_id: str, words: int, rng: np.random.Generator) -> tuple[list[dict], list[dict]]:
+    syl = np.array(SYLLABLES.split())
+    vocab = np.array(["".join(rng.choice(syl, size=int(k))) for k in rng.integers(1, 5, size=20_000)])
+    p = 1.0 / np.arange(1, len(vocab) + 1) ** 1.05
+    picks = vocab[rng.choice(len(vocab), size=n * words, p=p / p.sum())]
+    base = datetime(2026, 1, 1, tzinfo=UTC)
+    articles, pages = [], []
+    for i in range(n):
+        k = offset + i
+        aid = f"{k:016x}"
+        url = f"https://outlet{k % 40}.example/2026/story-{k}"
+        when = base + timedelta(minutes=k)
+        text = " ".join(picks[i * words : (i + 1) * words])
+        articles.append(
+            {
+                "article_id": aid,
+                "url": url,
+                "source": f"outlet{k % 40}",
+                "title": " ".join(picks[i * words : i * words + 9]).capitalize(),
+                "authors": ["Jane Doe"],
+                "published_at": when,
+                "language": "en" if k % 3 else "es",
+                "text": text,
+                "word_count": words,
+                "relevance": 0.9,
+                "relevance_terms": ["asylum", "CBP"],
+                "cluster_id": aid,
+                "content_hash": f"h{k}",
+                "first_seen_at": when,
+                "last_seen_at": when,
+                "updated_at": when,
+                "version": 1,
+                "run_id": run_id,
+            }
+        )
+        pages.append(
+            {
+                "run_id": run_id,
+                "url": url,
+                "final_url": url,
+                "source": f"outlet{k % 40}",
+                "kind": "article",
+                "outcome": "new",
+                "fetched_at": when,
+                "http_status": 200,
+                "article_id": aid,
+                "relevance": 0.9,
+                "relevance_terms": ["asylum"],
+                "warc_file": "crawl.warc.gz",
+                "warc_offset": k * 9000,
+            }
+        )
+    return pages, articles
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rows", type=int, default=100_000)
+    ap.add_argument("--words", type=int, default=450)
+    args = ap.parse_args()
+    rng = np.random.default_rng(11)
+    out: dict = {"rows": args.rows, "words_per_article": args.words}
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "bulk.duckdb"
+        for label, offset in (("into_empty", 0), (f"into_{args.rows}", args.rows)):
+            run_id = f"r{offset}"
+            pages, articles = batch(args.rows, offset, run_id, args.words, rng)
+            with connection(db) as con:
+                start_run(con, run_id, datetime.now(UTC), ["x"])
+                t0 = time.perf_counter()
+                load_run(
+                    con,
+                    run_id,
+                    pages,
+                    articles,
+                    {"finished_at": datetime.now(UTC), "status": "completed", "duration_s": 0},
+                )
+                secs = time.perf_counter() - t0
+                con.execute("CHECKPOINT")
+                total = con.execute("SELECT count(*) FROM articles").fetchone()[0]
+            out[label] = {"seconds": round(secs, 2), "articles_per_s": round(args.rows / secs)}
+            out[f"file_mb_at_{total}"] = round(db.stat().st_size / 2**20, 1)
+            out[f"kb_per_1000_articles_at_{total}"] = round(db.stat().st_size / 1024 / (total / 1000))
+            del pages, articles
+        first, second = out["into_empty"]["articles_per_s"], out[f"into_{args.rows}"]["articles_per_s"]
+        out["slowdown_at_larger_size"] = round(first / second, 2)
+    print(json.dumps(out, indent=1))
+
+
+if __name__ == "__main__":
+    main()
