@@ -10,10 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import numpy as np
+
+from flows import near_dup
+from storage.near_dup import MinhashRows
 from storage.queries import KnownArticle
 
 _WS = re.compile(r"\s+")
@@ -113,3 +118,49 @@ def decide(candidates: list[Candidate], known: list[KnownArticle], run_id: str, 
         by_hash.setdefault(c.content_hash, []).append((c.article_id, c.source, row["first_seen_at"]))
         result.decisions[c.page_url] = Decision(outcome, None, row)
     return result
+
+
+def _precedence(row: dict[str, Any]) -> tuple[bool, Any, str]:
+    # within a run every article was first seen now: the earliest published copy names a new cluster
+    published = row.get("published_at")
+    return (published is None, published or "", row["article_id"])
+
+
+def cluster_copies(
+    result: DedupResult,
+    lookup: Callable[[list[tuple[int, str, np.ndarray]]], list[tuple[int, str, str, int, np.ndarray]]],
+) -> MinhashRows:
+    """Give each new article the cluster of its closest copy among stored articles and the run's earlier ones
+    (see near_dup), say so in its page's reason, and return the signatures of new and changed articles."""
+    decisions = sorted(
+        (d for d in result.decisions.values() if d.article is not None and d.outcome in ("new", "updated")),
+        key=lambda d: _precedence(d.article),
+    )
+    docs = [
+        near_dup.NewDoc(
+            d.article["article_id"],
+            None
+            if d.outcome == "new" and d.article["cluster_id"] == d.article["article_id"]
+            else d.article["cluster_id"],
+        )
+        for d in decisions
+    ]
+    sigs = near_dup.signatures([d.article.get("text") or "" for d in decisions])
+
+    def stored(queries: list[tuple[int, str, np.ndarray]]) -> list[near_dup.StoredMatch]:
+        return [near_dup.StoredMatch(*row) for row in lookup(queries)]
+
+    for d, doc, (cluster, match, score) in zip(
+        decisions, docs, near_dup.assign_clusters(docs, sigs, stored), strict=True
+    ):
+        d.article["cluster_id"] = cluster
+        if match is not None and doc.cluster_id is None:
+            d.reason = f"copy of article {match} (containment {score:.2f}), cluster {cluster}"
+    return MinhashRows([d.article["article_id"] for d in decisions], sigs.shingles, sigs.values, sigs.band_keys())
+
+
+def index_texts(pairs: Sequence[tuple[str, str]]) -> MinhashRows:
+    """Signatures of (article_id, text) pairs whose stored text changed outside a new version (boilerplate
+    fixes) or that were stored before the index existed."""
+    sigs = near_dup.signatures([t for _, t in pairs])
+    return MinhashRows([a for a, _ in pairs], sigs.shingles, sigs.values, sigs.band_keys())

@@ -24,11 +24,12 @@ from flows.boilerplate_store import BoilerplateLearner
 from flows.clean import Cleaned, PageJob, clean_pages
 from flows.config import Config, Source
 from flows.crawl import read_stats, run_crawler, write_plan
-from flows.dedup import Candidate, content_hash, decide
+from flows.dedup import Candidate, cluster_copies, content_hash, decide, index_texts
 from flows.search import refresh_after_load
 from storage.archive import FetchRecord, discovery_date, read_ledger, read_responses
 from storage.db import connection
 from storage.load import fail_run, load_run, start_run
+from storage.near_dup import articles_without_signature, band_matches
 from storage.queries import crawl_state, known_articles
 from storage.urls import article_id, canonicalize_url, url_key
 
@@ -297,12 +298,17 @@ def dedup_load_stage(
         raw_texts = learner.strip_known(candidates)
         known = known_articles(con, [c.article_id for c in candidates], [c.content_hash for c in candidates])
         result = decide(candidates, known, run_id, now)
+        new_texts = [(d.article["source"], raw_texts[url]) for url, d in result.decisions.items() if d.outcome == "new"]
+        boilerplate, fixes = learner.learn(new_texts, result.rows, now)
+        # copies are compared without the boilerplate learned so far, this run's included: a shared outlet
+        # footer must not make two stories one
+        minhash = cluster_copies(result, lambda queries: band_matches(con, queries))
+        # fixed stored texts and articles stored before the index existed get (new) signatures too
+        minhash += index_texts([(f["article_id"], f["text"]) for f in fixes] + articles_without_signature(con))
         for url, decision in result.decisions.items():
             pages[index[url]].update(outcome=decision.outcome, reason=decision.reason)
             if decision.duplicate_of:
                 pages[index[url]]["article_id"] = decision.duplicate_of
-        new_texts = [(d.article["source"], raw_texts[url]) for url, d in result.decisions.items() if d.outcome == "new"]
-        boilerplate, fixes = learner.learn(new_texts, result.rows, now)
         per_source = source_run_rows(run_id, sources, pages, stats)
         counts = Counter(p["outcome"] for p in pages)
         run_counts = {
@@ -327,6 +333,7 @@ def dedup_load_stage(
             boilerplate,
             fixes,
             article_url_rows(pages, now),
+            minhash,
         )
         refresh_after_load(con)  # search index: new and changed articles only, same short hold of the file
     by_source: dict[str, Counter[str]] = {}

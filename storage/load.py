@@ -13,6 +13,9 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from storage.faults import crash_point
+from storage.near_dup import MinhashRows, write_index
+
 _TS = pa.timestamp("us", tz="UTC")
 
 PAGE_SCHEMA = pa.schema(
@@ -162,6 +165,7 @@ def load_run(
     boilerplate: list[dict[str, Any]] | None = None,
     article_fixes: list[dict[str, Any]] | None = None,
     article_urls: list[dict[str, Any]] | None = None,
+    minhash: MinhashRows | None = None,
 ) -> None:
     """Write a run's pages, articles, crawl state and per-source figures and close its crawl_runs row,
     atomically and idempotently (a retried load of the same run changes nothing)."""
@@ -224,6 +228,9 @@ def load_run(
             "UPDATE articles SET text = f.text, word_count = f.word_count, content_hash = f.content_hash "
             "FROM fix_table AS f WHERE articles.article_id = f.article_id"
         )
+        if minhash is not None:
+            write_index(con, minhash)
+        crash_point("load")  # recovery tests: killed here, nothing of the run may be visible afterwards
         cols = ", ".join(SOURCE_RUN_SCHEMA.names)
         con.execute(f"INSERT OR REPLACE INTO source_runs ({cols}) SELECT {cols} FROM source_table")
         con.execute(
