@@ -264,3 +264,11 @@ def test_copies_across_outlets_and_runs_share_a_cluster(tmp_path: Path) -> None:
     assert _q(db, "SELECT article_id, cluster_id, version FROM articles ORDER BY 1") == before
     assert _q(db, "SELECT count(*), count(DISTINCT doc) FROM article_minhash") == [(5, 5)]
     assert _q(db, "SELECT count(*) FROM minhash_bands")[0][0] == 5 * near_dup.BANDS
+    # a database whose articles were stored before the index existed (schema 4): the next run signs them all
+    with duckdb.connect(str(db)) as con:
+        con.execute("DELETE FROM minhash_bands")
+        con.execute("DELETE FROM article_minhash")
+    run(True)
+    assert _q(db, "SELECT count(*) FROM articles ANTI JOIN article_minhash USING (article_id)") == [(0,)]
+    assert _q(db, "SELECT count(*) FROM minhash_bands")[0][0] == 5 * near_dup.BANDS
+    assert _q(db, "SELECT article_id, cluster_id, version FROM articles ORDER BY 1") == before
