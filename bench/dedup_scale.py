@@ -58,25 +58,23 @@ class Corpus:
         return [*out, "The Associated Press contributed to this report."]
 
 
-def make(corpus: Corpus, n: int, copy_share: float, prefix: str, pool: list[str] | None = None) -> tuple:
-    """n texts, ids and planted (copy id -> original id); copies are of earlier texts here or of `pool`."""
+def make(corpus: Corpus, n: int, copy_share: float, prefix: str, pool: dict[str, str] | None = None) -> tuple:
+    """n texts, ids and planted (copy id -> original id); copies are of earlier texts of this batch, or of
+    `pool` (id -> text: the stored corpus) when given."""
     texts, ids, planted = [], [], {}
+    stored_ids = list(pool) if pool is not None else None
     for i in range(n):
         aid = f"{prefix}{i:06d}"
-        sources = pool if pool is not None else ids
+        sources = stored_ids if stored_ids is not None else ids
         if sources and corpus.rng.random() < copy_share:
             j = int(corpus.rng.integers(0, len(sources)))
-            original = sources[j]
-            base = texts[j] if pool is None else POOL_TEXTS[original]
+            base = pool[sources[j]] if pool is not None else texts[j]
             texts.append("\n\n".join(corpus.copy(base.split("\n\n"))))
-            planted[aid] = original
+            planted[aid] = sources[j]
         else:
             texts.append("\n\n".join(corpus.article()))
         ids.append(aid)
     return texts, ids, planted
-
-
-POOL_TEXTS: dict[str, str] = {}
 
 
 def cluster(con, ids: list[str], texts: list[str]) -> tuple[list, MinhashRows, dict[str, float]]:
@@ -154,14 +152,14 @@ def main() -> None:
     out["peak_rss_mb_after_load"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     out["quality_100k"] = quality(ids, clusters, planted, {a: c for a, (c, _, _) in zip(ids, clusters, strict=True)})
     cluster_of = {a: c for a, (c, _, _) in zip(ids, clusters, strict=True)}
-    POOL_TEXTS.update(zip(ids, texts, strict=True))
+    stored = dict(zip(ids, texts, strict=True))
     del texts, clusters, rows
 
     # adding a batch: to the 100k corpus (10% of the batch copies stored articles) vs. to an empty database
     timings: dict[str, list[float]] = {"to_100k": [], "to_empty": []}
     add_quality = {}
     for r in range(args.repeat):
-        new_texts, new_ids, new_planted = make(corpus, args.add, 0.10, f"n{r}_", pool=ids)
+        new_texts, new_ids, new_planted = make(corpus, args.add, 0.10, f"n{r}_", pool=stored)
         for label, path in (("to_100k", big), ("to_empty", args.dir / f"empty{r}.duckdb")):
             with connection(path) as con:
                 con.execute("CHECKPOINT")

@@ -5,9 +5,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from datetime import datetime
-from typing import Any
-
-import duckdb
+from typing import TYPE_CHECKING, Any
 
 from flows.boilerplate import strip_lines, text_lines
 from flows.dedup import Candidate, content_hash
@@ -17,6 +15,9 @@ from storage.queries import (
     boilerplate_keys,
     source_article_counts,
 )
+
+if TYPE_CHECKING:  # duckdb lives in storage/: flows only pass its connections along
+    import duckdb
 
 # a line is template when it recurs in this share of a source's articles (and in at least min_articles):
 # template lines stand in most of an outlet's stories, a repeated quote in a handful

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
-
-import duckdb
+from typing import TYPE_CHECKING
 
 from storage.search import Hit, refresh_index
+
+if TYPE_CHECKING:  # duckdb lives in storage/: flows only pass its connections along
+    import duckdb
 
 log = logging.getLogger("borderwatch.search")
 

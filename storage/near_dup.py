@@ -75,15 +75,12 @@ def band_matches(
     return sorted(out, key=lambda row: (row[0], row[1]))
 
 
-def articles_without_signature(con: duckdb.DuckDBPyConnection, limit: int | None = None) -> list[tuple[str, str]]:
+def articles_without_signature(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
     """(article_id, text) of stored articles the index lacks: those stored before it existed."""
-    sql = (
+    return con.execute(
         "SELECT a.article_id, coalesce(a.text, '') FROM articles AS a ANTI JOIN article_minhash AS m "
         "USING (article_id) ORDER BY a.article_id"
-    )
-    if limit is not None:
-        sql += f" LIMIT {int(limit)}"
-    return con.execute(sql).fetchall()
+    ).fetchall()
 
 
 def write_index(con: duckdb.DuckDBPyConnection, rows: MinhashRows) -> None:

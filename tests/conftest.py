@@ -39,6 +39,29 @@ def expected(sample_web) -> dict:
     return sample_web.expected()
 
 
+@pytest.fixture(scope="session")
+def two_runs(sample_web, tmp_path_factory):
+    """Two identical batch runs over the sample web into one database, shared by every test that only reads
+    it (one pair of pipeline runs per session, not one per module)."""
+    data = tmp_path_factory.mktemp("e2e")
+    config = write_sample_config(sample_web, data)
+    before = len(sample_web.requests)
+    first = run_cli("run", "--config", str(config))
+    requests_first = sample_web.requests[before:]
+    before = len(sample_web.requests)
+    second = run_cli("run", "--config", str(config))
+    requests_second = sample_web.requests[before:]
+    return {
+        "data": data,
+        "config": config,
+        "db": data / "demo.duckdb",
+        "first": first,
+        "second": second,
+        "requests_first": requests_first,
+        "requests_second": requests_second,
+    }
+
+
 def write_sample_config(web, data_dir: Path, extra: str = "") -> Path:
     from flows.demo_site import sample_config_toml
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from click.testing import CliRunner
-from conftest import run_cli, write_sample_config
+from conftest import run_cli
 
 from flows.cli import cli
 from flows.config import CleanConfig, CrawlConfig, Source, StorageConfig, TopicConfig
@@ -97,12 +97,9 @@ def _example_queries() -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def demo_db(sample_web, tmp_path_factory) -> Path:
-    """The database the demo builds: the sample site, crawled by the real pipeline."""
-    data = tmp_path_factory.mktemp("docs-demo")
-    out = run_cli("run", "--config", str(write_sample_config(sample_web, data)))
-    assert out.returncode == 0, out.stdout + out.stderr
-    return data / "demo.duckdb"
+def demo_db(two_runs) -> Path:
+    """The database the sample site's two pipeline runs built (conftest.two_runs)."""
+    return two_runs["db"]
 
 
 def test_example_queries_run_on_the_demo_database(demo_db: Path) -> None:

@@ -125,10 +125,6 @@ def test_hard_positives_are_found(kind: str) -> None:
     assert pairs and _predict(pairs).all()
 
 
-def _stored(sigs, i: int, article_id: str, cluster: str) -> StoredMatch:
-    return StoredMatch(0, article_id, cluster, int(sigs.shingles[i]), sigs.values[i])
-
-
 def test_assign_clusters_joins_the_closest_copy_and_never_renames() -> None:
     texts = [WIRE["text"], COPY["text"], TRANSLATION["text"], OTHER_AGENCY["text"]]
     sigs = signatures(texts)

@@ -32,28 +32,6 @@ def _q(db: Path, sql: str, params: list | None = None) -> list[tuple]:
         return con.execute(sql, params or []).fetchall()
 
 
-@pytest.fixture(scope="module")
-def two_runs(sample_web, tmp_path_factory):
-    """Two identical batch runs over the sample web into one database."""
-    data = tmp_path_factory.mktemp("e2e")
-    config = write_sample_config(sample_web, data)
-    before = len(sample_web.requests)
-    first = run_cli("run", "--config", str(config))
-    requests_first = sample_web.requests[before:]
-    before = len(sample_web.requests)
-    second = run_cli("run", "--config", str(config))
-    requests_second = sample_web.requests[before:]
-    return {
-        "data": data,
-        "config": config,
-        "db": data / "demo.duckdb",
-        "first": first,
-        "second": second,
-        "requests_first": requests_first,
-        "requests_second": requests_second,
-    }
-
-
 def test_run_exits_zero_and_prints_a_summary(two_runs) -> None:
     first = two_runs["first"]
     assert first.returncode == 0, first.stdout + first.stderr

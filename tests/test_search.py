@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from conftest import run_cli, write_sample_config
+from conftest import run_cli
 
 from storage.db import connection
 from storage.load import apply_rescore, load_run, start_run
@@ -155,11 +155,9 @@ def test_many_small_refreshes_merge_and_rank_like_one_build(tmp_path: Path) -> N
 
 
 @pytest.fixture(scope="module")
-def pipeline_db(sample_web, tmp_path_factory) -> Path:
-    data = tmp_path_factory.mktemp("search-e2e")
-    out = run_cli("run", "--config", str(write_sample_config(sample_web, data)))
-    assert out.returncode == 0, out.stdout + out.stderr
-    return data / "demo.duckdb"
+def pipeline_db(two_runs) -> Path:
+    """The database the sample site's two pipeline runs built (conftest.two_runs)."""
+    return two_runs["db"]
 
 
 def test_a_run_indexes_what_it_loads_and_the_command_prints_ranked_hits(pipeline_db: Path) -> None:

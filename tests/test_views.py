@@ -6,17 +6,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import run_cli, write_sample_config
 
 
 @pytest.fixture(scope="module")
-def db(sample_web, tmp_path_factory) -> Path:
-    data = tmp_path_factory.mktemp("views")
-    config = write_sample_config(sample_web, data)
-    for _ in range(2):
-        out = run_cli("run", "--config", str(config))
-        assert out.returncode == 0, out.stdout + out.stderr
-    return data / "demo.duckdb"
+def db(two_runs) -> Path:
+    """The database the sample site's two pipeline runs built (conftest.two_runs)."""
+    return two_runs["db"]
 
 
 def _q(db: Path, sql: str) -> list[tuple]:
