@@ -29,7 +29,7 @@ from flows.search import refresh_after_load
 from storage.archive import FetchRecord, discovery_date, read_ledger, read_responses
 from storage.db import connection
 from storage.load import fail_run, load_run, start_run
-from storage.near_dup import articles_without_signature, band_matches
+from storage.near_dup import BandLookup, articles_without_signature
 from storage.queries import crawl_state, known_articles
 from storage.urls import article_id, canonicalize_url, url_key
 
@@ -294,15 +294,19 @@ def dedup_load_stage(
     pages, candidates = classify_pages(cfg, run_id, records, cleaned, scores)
     index = {p["url"]: i for i, p in enumerate(pages) if p["outcome"] == "pending"}
     with connection(db_path) as con:
-        learner = BoilerplateLearner(con, sources, cfg.clean.boilerplate_min_articles)
-        raw_texts = learner.strip_known(candidates)
-        known = known_articles(con, [c.article_id for c in candidates], [c.content_hash for c in candidates])
-        result = decide(candidates, known, run_id, now)
-        new_texts = [(d.article["source"], raw_texts[url]) for url, d in result.decisions.items() if d.outcome == "new"]
-        boilerplate, fixes = learner.learn(new_texts, result.rows, now)
-        # copies are compared without the boilerplate learned so far, this run's included: a shared outlet
-        # footer must not make two stories one
-        minhash = cluster_copies(result, lambda queries: band_matches(con, queries))
+        # the band table is read ahead on another core while the identity decisions and signatures are made
+        with BandLookup(con) as lookup:
+            learner = BoilerplateLearner(con, sources, cfg.clean.boilerplate_min_articles)
+            raw_texts = learner.strip_known(candidates)
+            known = known_articles(con, [c.article_id for c in candidates], [c.content_hash for c in candidates])
+            result = decide(candidates, known, run_id, now)
+            new_texts = [
+                (d.article["source"], raw_texts[url]) for url, d in result.decisions.items() if d.outcome == "new"
+            ]
+            boilerplate, fixes = learner.learn(new_texts, result.rows, now)
+            # copies are compared without the boilerplate learned so far, this run's included: a shared outlet
+            # footer must not make two stories one
+            minhash = cluster_copies(result, lookup)
         # fixed stored texts and articles stored before the index existed get (new) signatures too
         minhash += index_texts([(f["article_id"], f["text"]) for f in fixes] + articles_without_signature(con))
         for url, decision in result.decisions.items():
