@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from flows.config import ConfigError, load_config
+from flows.run_lock import RunLocked
 
 log = logging.getLogger("borderwatch")
 
@@ -96,12 +97,18 @@ def _print_rows(columns: list[str], rows: list[tuple[Any, ...]], fmt: str) -> No
     click.echo(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
 
 
-def _run_pipeline(cfg: Any, sources: list[str] | None, db: Path) -> int:
+EXIT_LOCKED = 75  # EX_TEMPFAIL: another run holds the database; try again later
+
+
+def _run_pipeline(cfg: Any, sources: list[str] | None, db: Path, lock_wait: float = 0.0) -> int:
     _prefect_home(db)
     from flows.pipeline import pipeline_flow  # imports Prefect: only after its settings are in place
 
     try:
-        summary = pipeline_flow(cfg, sources, db)
+        summary = pipeline_flow(cfg, sources, db, lock_wait)
+    except RunLocked as exc:
+        click.echo(str(exc), err=True)
+        return EXIT_LOCKED
     except Exception as exc:  # the run is recorded as failed in crawl_runs; say why without a traceback
         log.info("run failed", exc_info=True)
         click.echo(f"run failed: {type(exc).__name__}: {exc} (rerun with -v for details)", err=True)
@@ -128,10 +135,19 @@ def cli(verbose: bool) -> None:
 @config_option
 @db_option
 @click.option("--sources", default=None, help="Comma-separated source keys to crawl (default: all).")
-def run(config_path: Path | None, db: Path | None, sources: str | None) -> None:
+@click.option(
+    "--wait-for-lock",
+    "lock_wait",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    help="Seconds to wait while another run holds the database (then exit 75).",
+)
+def run(config_path: Path | None, db: Path | None, sources: str | None, lock_wait: float) -> None:
     """Run one batch: crawl the sources, clean, score, deduplicate and load into DuckDB.
 
-    Exits 0 when the run completed (page errors are counted in the summary), 1 when it failed.
+    Exits 0 when the run completed (page errors are counted in the summary), 1 when it failed, 75 when
+    another run (or reprocess/rescore) of the same database is still going: runs never overlap.
 
     \b
     Example:
@@ -143,7 +159,7 @@ def run(config_path: Path | None, db: Path | None, sources: str | None) -> None:
         cfg.select(keys)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
-    sys.exit(_run_pipeline(cfg, keys, db or cfg.storage.db))
+    sys.exit(_run_pipeline(cfg, keys, db or cfg.storage.db, lock_wait))
 
 
 @cli.command()
@@ -234,7 +250,11 @@ def reprocess(config_path: Path | None, db: Path | None, run_ids: tuple[str, ...
     _prefect_home(db)
     from flows.reprocess import reprocess_flow
 
-    counts = reprocess_flow(cfg, db, list(run_ids) or None)
+    try:
+        counts = reprocess_flow(cfg, db, list(run_ids) or None)
+    except RunLocked as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(EXIT_LOCKED)
     click.echo(", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items()))
 
 
@@ -255,7 +275,11 @@ def rescore(config_path: Path | None, db: Path | None) -> None:
     _prefect_home(db)
     from flows.rescore import rescore_flow
 
-    counts = rescore_flow(cfg, db)
+    try:
+        counts = rescore_flow(cfg, db)
+    except RunLocked as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(EXIT_LOCKED)
     click.echo(", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items()))
 
 

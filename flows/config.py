@@ -59,6 +59,17 @@ class TopicConfig:
     scopes: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class AlertsConfig:
+    webhook_url: str = ""  # "" = no alerts
+    on_failure: bool = True
+    zero_article_runs: int = 24  # a source with no new or updated article in this many finished runs in a row
+    max_error_rate: float = 0.5  # a source whose error pages / fetched pages in a run exceed this
+    min_pages_for_error_rate: int = 5
+    timeout: float = 10.0
+    retries: int = 3
+
+
 SOURCE_TYPES = ("news", "gdelt")
 
 
@@ -88,6 +99,7 @@ class Config:
     crawl: CrawlConfig = field(default_factory=CrawlConfig)
     clean: CleanConfig = field(default_factory=CleanConfig)
     topic: TopicConfig = field(default_factory=TopicConfig)
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
     sources: tuple[Source, ...] = ()
 
     def select(self, keys: list[str] | None) -> tuple[Source, ...]:
@@ -200,7 +212,13 @@ def _source(path: Path, index: int, data: Any) -> Source:
 
 def parse_config(data: dict[str, Any], path: Path) -> Config:
     """Validate an already-parsed TOML document."""
-    sections = {"storage": StorageConfig, "crawl": CrawlConfig, "clean": CleanConfig, "topic": TopicConfig}
+    sections = {
+        "storage": StorageConfig,
+        "crawl": CrawlConfig,
+        "clean": CleanConfig,
+        "topic": TopicConfig,
+        "alerts": AlertsConfig,
+    }
     unknown = sorted(set(data) - set(sections) - {"sources"})
     if unknown:
         raise ConfigError(f"{path}: unknown top-level key {unknown[0]!r}; allowed: {', '.join([*sections, 'sources'])}")
@@ -209,6 +227,13 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
         raise ConfigError(f"{path}: [topic] min_relevance must be between 0 and 1")
     if parts["crawl"].concurrency_per_host < 1:
         raise ConfigError(f"{path}: [crawl] concurrency_per_host must be at least 1")
+    alerts = parts["alerts"]
+    if alerts.webhook_url:
+        _check_url(path, "[alerts] webhook_url", alerts.webhook_url)
+    if not 0.0 <= alerts.max_error_rate <= 1.0:
+        raise ConfigError(f"{path}: [alerts] max_error_rate must be between 0 and 1")
+    if alerts.zero_article_runs < 1:
+        raise ConfigError(f"{path}: [alerts] zero_article_runs must be at least 1")
     raw_sources = data.get("sources", [])
     if not isinstance(raw_sources, list):
         raise ConfigError(f"{path}: sources must be an array of tables ([[sources]])")

@@ -17,20 +17,22 @@ from pathlib import Path
 from typing import Any
 
 from prefect import flow, task
+from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from flows import relevance
+from flows import alerts, relevance, run_report
 from flows.boilerplate_store import BoilerplateLearner
 from flows.clean import Cleaned, PageJob, clean_pages
 from flows.config import Config, Source
 from flows.crawl import read_stats, run_crawler, write_plan
 from flows.dedup import Candidate, cluster_copies, content_hash, decide, index_texts
+from flows.run_lock import RunLock
 from flows.search import refresh_after_load
 from storage.archive import FetchRecord, discovery_date, read_ledger, read_responses
 from storage.db import connection
 from storage.load import fail_run, load_run, start_run
 from storage.near_dup import BandLookup, articles_without_signature
-from storage.queries import crawl_state, known_articles
+from storage.queries import crawl_state, known_articles, source_history
 from storage.urls import article_id, canonicalize_url, url_key
 
 log = logging.getLogger("borderwatch.pipeline")
@@ -48,6 +50,7 @@ class RunSummary:
     counts: dict[str, int] = field(default_factory=dict)
     per_source: dict[str, dict[str, int]] = field(default_factory=dict)
     message: str | None = None
+    alerts: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         c = self.counts
@@ -59,6 +62,7 @@ class RunSummary:
             f"not articles {c.get('not_articles', 0)}; errors {c.get('errors', 0)}; "
             f"known and not fetched {c.get('skipped_known', 0)}, not modified {c.get('not_modified', 0)}",
             *(f"  {msg}" for msg in ([self.message] if self.message else [])),
+            *(f"  ALERT {a}" for a in self.alerts),
             *(
                 f"  {source}: " + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items()))
                 for source, outcomes in sorted(self.per_source.items())
@@ -255,9 +259,14 @@ def outcome_counts(outcomes: Counter[str]) -> dict[str, int]:
 
 
 def source_run_rows(
-    run_id: str, sources: list[str], pages: list[dict[str, Any]], stats: dict[str, dict[str, int]]
+    run_id: str,
+    sources: list[str],
+    pages: list[dict[str, Any]],
+    stats: dict[str, dict[str, int]],
+    crawl_s: dict[str, float] | None = None,
 ) -> list[dict[str, Any]]:
     """Per-source figures: the crawler's discovery counts plus the outcomes of its pages."""
+    crawl_s = crawl_s or {}
     out = []
     for source in sources:
         outcomes = Counter(p["outcome"] for p in pages if p["source"] == source)
@@ -272,6 +281,7 @@ def source_run_rows(
                 "over_limit": found.get("over_limit", 0),
                 "fetched": sum(1 for p in pages if p["source"] == source and p["http_status"] is not None),
                 **outcome_counts(outcomes),
+                "crawl_s": crawl_s.get(source, 0.0),
             }
         )
     return out
@@ -313,7 +323,7 @@ def dedup_load_stage(
             pages[index[url]].update(outcome=decision.outcome, reason=decision.reason)
             if decision.duplicate_of:
                 pages[index[url]]["article_id"] = decision.duplicate_of
-        per_source = source_run_rows(run_id, sources, pages, stats)
+        per_source = source_run_rows(run_id, sources, pages, stats, run_report.crawl_seconds(records))
         counts = Counter(p["outcome"] for p in pages)
         run_counts = {
             "pages_fetched": sum(1 for r in records if r.http_status is not None),
@@ -325,7 +335,16 @@ def dedup_load_stage(
         if crawl_code != 0 and not records:
             status = "failed"
         duration = time.monotonic() - started
-        run = {"finished_at": datetime.now(UTC), "status": status, "duration_s": duration, "message": message}
+        history = source_history(con, sources, cfg.alerts.zero_article_runs)
+        raised = alerts.run_alerts(cfg.alerts, status, message, per_source, history)
+        report = run_report.markdown(run_id, status, duration, per_source, [a.message for a in raised])
+        run = {
+            "finished_at": datetime.now(UTC),
+            "status": status,
+            "duration_s": duration,
+            "message": message,
+            "report": report,
+        }
         load_run(
             con,
             run_id,
@@ -340,6 +359,8 @@ def dedup_load_stage(
             minhash,
         )
         refresh_after_load(con)  # search index: new and changed articles only, same short hold of the file
+    publish_report(run_id, report)
+    alerts.post(cfg.alerts, run_id, status, raised)
     by_source: dict[str, Counter[str]] = {}
     for p in pages:
         by_source.setdefault(p["source"], Counter())[p["outcome"]] += 1
@@ -347,24 +368,48 @@ def dedup_load_stage(
         if row["skipped_known"]:
             by_source.setdefault(row["source"], Counter())["known, not fetched"] = row["skipped_known"]
     return RunSummary(
-        run_id, status, str(db_path), duration, run_counts, {k: dict(v) for k, v in by_source.items()}, message
+        run_id,
+        status,
+        str(db_path),
+        duration,
+        run_counts,
+        {k: dict(v) for k, v in by_source.items()},
+        message,
+        [a.message for a in raised],
     )
 
 
+def publish_report(run_id: str, report: str) -> None:
+    """The run's table as a Prefect artifact (shown with the flow run in the UI); never fails the run."""
+    try:
+        create_markdown_artifact(report, key="borderwatch-run-report", description=f"borderwatch run {run_id}")
+    except Exception as exc:  # the same table is in crawl_runs.report
+        log.warning("could not publish the run report as a Prefect artifact: %s", exc)
+
+
 @flow(name="borderwatch-run", validate_parameters=False)
-def pipeline_flow(cfg: Config, source_keys: list[str] | None = None, db_path: Path | None = None) -> RunSummary:
-    """One batch run over the configured sources."""
+def pipeline_flow(
+    cfg: Config, source_keys: list[str] | None = None, db_path: Path | None = None, lock_wait_s: float = 0.0
+) -> RunSummary:
+    """One batch run over the configured sources; one at a time per database (see flows.run_lock)."""
     started = time.monotonic()
     sources = cfg.select(source_keys)
     db_path = Path(db_path or cfg.storage.db)
     now = datetime.now(UTC)
     run_id = new_run_id(now)
+    with RunLock(db_path, run_id, wait_s=lock_wait_s):  # raises RunLocked: nothing recorded, nothing touched
+        return _run(cfg, sources, db_path, run_id, now, started)
+
+
+def _run(
+    cfg: Config, sources: tuple[Source, ...], db_path: Path, run_id: str, now: datetime, started: float
+) -> RunSummary:
     run_dir = Path(cfg.storage.raw_dir) / run_id
     keys = [s.key for s in sources]
-    with connection(db_path) as con:
-        start_run(con, run_id, now, keys)
-        state = crawl_state(con, keys)
     try:
+        with connection(db_path) as con:
+            start_run(con, run_id, now, keys)
+            state = crawl_state(con, keys)
         code = crawl_stage(cfg, sources, run_id, run_dir, state)
         records = read_ledger(run_dir)
         cleaned = clean_stage(cfg, records, run_dir, {s.key: s.language for s in sources})
@@ -372,6 +417,11 @@ def pipeline_flow(cfg: Config, source_keys: list[str] | None = None, db_path: Pa
         stats = read_stats(run_dir)
         return dedup_load_stage(cfg, db_path, run_id, keys, records, cleaned, scores, stats, started, code)
     except Exception as exc:
-        with connection(db_path) as con:
-            fail_run(con, run_id, datetime.now(UTC), f"{type(exc).__name__}: {exc}")
+        message = f"{type(exc).__name__}: {exc}"
+        try:
+            with connection(db_path) as con:
+                fail_run(con, run_id, datetime.now(UTC), message)
+        except Exception as record_exc:  # e.g. the database itself is what failed
+            log.warning("could not record the failure of run %s in %s: %s", run_id, db_path, record_exc)
+        alerts.post(cfg.alerts, run_id, "failed", alerts.run_alerts(cfg.alerts, "failed", message, [], {}))
         raise

@@ -17,6 +17,7 @@ from flows.boilerplate_store import BoilerplateLearner
 from flows.clean import Cleaned, PageJob, clean_pages
 from flows.config import Config
 from flows.dedup import content_hash
+from flows.run_lock import RunLock
 from flows.search import refresh_after_load
 from storage.archive import read_responses
 from storage.db import connection
@@ -40,8 +41,13 @@ def reclean(cfg: Config, targets: list[dict[str, Any]]) -> dict[int, Cleaned]:
 
 
 @flow(name="borderwatch-reprocess", validate_parameters=False)
-def reprocess_flow(cfg: Config, db_path: Path, run_ids: list[str] | None) -> dict[str, int]:
+def reprocess_flow(cfg: Config, db_path: Path, run_ids: list[str] | None, lock_wait_s: float = 0.0) -> dict[str, int]:
     """Re-clean the latest archived page of every stored article (of `run_ids`, or all)."""
+    with RunLock(Path(db_path), "reprocess", wait_s=lock_wait_s):  # never beside a run or another reprocess
+        return _reprocess(cfg, db_path, run_ids)
+
+
+def _reprocess(cfg: Config, db_path: Path, run_ids: list[str] | None) -> dict[str, int]:
     started = time.monotonic()
     now = datetime.now(UTC)
     run_id = now.strftime("reprocess-%Y%m%dT%H%M%SZ")

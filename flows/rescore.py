@@ -17,6 +17,7 @@ from flows.config import Config
 from flows.dedup import Candidate, content_hash, decide
 from flows.pipeline import article_fields
 from flows.reprocess import reclean
+from flows.run_lock import RunLock
 from flows.search import refresh_after_load
 from storage.db import connection
 from storage.load import apply_rescore, start_run
@@ -24,7 +25,13 @@ from storage.queries import articles_for_rescore, known_articles, offtopic_pages
 
 
 @flow(name="borderwatch-rescore", validate_parameters=False)
-def rescore_flow(cfg: Config, db_path: Path) -> dict[str, int]:
+def rescore_flow(cfg: Config, db_path: Path, lock_wait_s: float = 0.0) -> dict[str, int]:
+    """Re-apply the topic to every stored article and off-topic page, re-cleaning those that come in."""
+    with RunLock(Path(db_path), "rescore", wait_s=lock_wait_s):  # never beside a run or another rescore
+        return _rescore(cfg, db_path)
+
+
+def _rescore(cfg: Config, db_path: Path) -> dict[str, int]:
     started = time.monotonic()
     now = datetime.now(UTC)
     run_id = now.strftime("rescore-%Y%m%dT%H%M%SZ")

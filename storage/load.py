@@ -112,7 +112,12 @@ SOURCE_RUN_COUNTS = (
     "errors",
 )
 SOURCE_RUN_SCHEMA = pa.schema(
-    [("run_id", pa.string()), ("source", pa.string()), *((c, pa.int32()) for c in SOURCE_RUN_COUNTS)]
+    [
+        ("run_id", pa.string()),
+        ("source", pa.string()),
+        *((c, pa.int32()) for c in SOURCE_RUN_COUNTS),
+        ("crawl_s", pa.float64()),
+    ]
 )
 
 ARTICLE_URL_SCHEMA = pa.schema(
@@ -234,10 +239,10 @@ def load_run(
         cols = ", ".join(SOURCE_RUN_SCHEMA.names)
         con.execute(f"INSERT OR REPLACE INTO source_runs ({cols}) SELECT {cols} FROM source_table")
         con.execute(
-            "UPDATE crawl_runs SET finished_at = ?, status = ?, duration_s = ?, message = ?, "
+            "UPDATE crawl_runs SET finished_at = ?, status = ?, duration_s = ?, message = ?, report = ?, "
             + ", ".join(f"{c} = ?" for c in RUN_COUNTS)
             + " WHERE run_id = ?",
-            [run["finished_at"], run["status"], run["duration_s"], run.get("message")]
+            [run["finished_at"], run["status"], run["duration_s"], run.get("message"), run.get("report")]
             + [int(run.get(c, 0)) for c in RUN_COUNTS]
             + [run_id],
         )

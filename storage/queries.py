@@ -113,6 +113,24 @@ def source_health(con: duckdb.DuckDBPyConnection, run_id: str | None = None) -> 
     return [d[0] for d in cur.description], cur.fetchall()
 
 
+def source_history(con: duckdb.DuckDBPyConnection, sources: list[str], runs: int) -> dict[str, list[int]]:
+    """Per source, new + updated articles of its last `runs` finished runs, newest first (for alerts)."""
+    rows = con.execute(
+        """
+        SELECT s.source, s.articles_new + s.articles_updated
+        FROM source_runs AS s JOIN crawl_runs AS r USING (run_id)
+        WHERE s.source IN (SELECT unnest(?::VARCHAR[])) AND r.status IN ('completed', 'completed_with_errors')
+        QUALIFY row_number() OVER (PARTITION BY s.source ORDER BY r.started_at DESC) <= ?
+        ORDER BY s.source, r.started_at DESC
+        """,
+        [sources, runs],
+    ).fetchall()
+    out: dict[str, list[int]] = {s: [] for s in sources}
+    for source, articles in rows:
+        out[source].append(int(articles))
+    return out
+
+
 def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     row = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchone()
     return bool(row and row[0])
