@@ -74,6 +74,14 @@ def new_run_id(now: datetime) -> str:
     return now.strftime("%Y%m%dT%H%M%SZ-") + secrets.token_hex(3)
 
 
+# Backstops, far above what a normal run takes: a stage that hangs fails the run (recorded, alerted) instead of
+# holding the run lock forever. The crawl is bounded by its own budget below; the network retries (per request,
+# with backoff) are the crawler's, so a crawl task is never re-run as a whole.
+CLEAN_TIMEOUT_S = 4 * 3600
+RELEVANCE_TIMEOUT_S = 3600
+LOAD_TIMEOUT_S = 3600
+
+
 @task(name="crawl", cache_policy=NO_CACHE)
 def crawl_stage(cfg: Config, sources: tuple[Source, ...], run_id: str, run_dir: Path, state: list[dict]) -> int:
     topic = relevance.load_topic(cfg.topic.file, scopes=cfg.topic.scopes)
@@ -87,7 +95,7 @@ def crawl_stage(cfg: Config, sources: tuple[Source, ...], run_id: str, run_dir: 
     return code
 
 
-@task(name="clean", cache_policy=NO_CACHE)
+@task(name="clean", cache_policy=NO_CACHE, timeout_seconds=CLEAN_TIMEOUT_S)
 def clean_stage(
     cfg: Config, records: list[FetchRecord], run_dir: Path, languages: dict[str, str]
 ) -> dict[int, Cleaned]:
@@ -110,7 +118,7 @@ def clean_stage(
     return clean_pages(jobs, min_words=cfg.clean.min_words, workers=cfg.clean.workers)
 
 
-@task(name="relevance", cache_policy=NO_CACHE)
+@task(name="relevance", cache_policy=NO_CACHE, timeout_seconds=RELEVANCE_TIMEOUT_S)
 def relevance_stage(cfg: Config, cleaned: dict[int, Cleaned]) -> dict[int, relevance.Relevance]:
     topic = relevance.load_topic(cfg.topic.file, scopes=cfg.topic.scopes)
     keys = [k for k, c in cleaned.items() if c.is_article]
@@ -287,7 +295,7 @@ def source_run_rows(
     return out
 
 
-@task(name="dedup-and-load", cache_policy=NO_CACHE)
+@task(name="dedup-and-load", cache_policy=NO_CACHE, timeout_seconds=LOAD_TIMEOUT_S)
 def dedup_load_stage(
     cfg: Config,
     db_path: Path,
