@@ -92,8 +92,8 @@ if redis.call('EXISTS', KEYS[3]) == 1 then return 1 end
 redis.call('HSET', KEYS[2], ARGV[1], 0)
 if redis.call('ZCARD', KEYS[1]) > 0 then return 0 end
 local now = tonumber(redis.call('TIME')[1])
-for _, until in ipairs(redis.call('HVALS', KEYS[2])) do
-  if tonumber(until) > now then return 0 end
+for _, lease in ipairs(redis.call('HVALS', KEYS[2])) do
+  if tonumber(lease) > now then return 0 end
 end
 redis.call('DEL', KEYS[1], KEYS[2], unpack(KEYS, 4))
 redis.call('SET', KEYS[3], '1', 'EX', ARGV[2])

@@ -12,6 +12,7 @@ every part of a run; a ledger record names its WARC file.
 
 from __future__ import annotations
 
+import heapq
 import json
 import logging
 import re
@@ -128,19 +129,29 @@ class ArchiveWriter:
         self._ledger.close()
 
 
-def read_ledger(run_dir: str | Path) -> list[FetchRecord]:
-    """The run's fetch records, of every part; a line cut short by a killed crawl is skipped with a warning."""
+def read_ledger_file(path: str | Path) -> list[FetchRecord]:
+    """The records of one ledger file; a line cut short by a killed crawl is skipped with a warning."""
     records: list[FetchRecord] = []
-    for path in ledger_files(run_dir):
-        with open(path, encoding="utf-8") as fh:
-            for lineno, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                try:
-                    records.append(FetchRecord(**json.loads(line)))
-                except (ValueError, TypeError) as exc:
-                    log.warning("%s:%d: unreadable ledger line skipped (%s)", path, lineno, exc)
+    if not Path(path).exists():
+        return records
+    with open(path, encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                records.append(FetchRecord(**json.loads(line)))
+            except (ValueError, TypeError) as exc:
+                log.warning("%s:%d: unreadable ledger line skipped (%s)", path, lineno, exc)
     return records
+
+
+def read_ledger(run_dir: str | Path) -> list[FetchRecord]:
+    """The run's fetch records; the parts of a shared crawl are merged in the order of their fetch times
+    (each part is in that order already), so later stages see one crawl, as from a single process."""
+    parts = [read_ledger_file(path) for path in ledger_files(run_dir)]
+    if len(parts) == 1:
+        return parts[0]
+    return list(heapq.merge(*parts, key=lambda r: r.fetched_at))
 
 
 @dataclass
