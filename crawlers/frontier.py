@@ -20,6 +20,7 @@ import heapq
 import itertools
 import json
 import logging
+import time
 from collections import Counter
 from typing import Any, Protocol
 
@@ -139,7 +140,7 @@ class RedisFrontier:
         self.lease_s = int(max(lease_s, 1))
         self.ttl_s = int(ttl_s)
         ns = f"borderwatch:crawl:{run_id}"
-        self.keys = {name: f"{ns}:{name}" for name in ("queue", "busy", "done", "seen", "slots", "seq")}
+        self.keys = {name: f"{ns}:{name}" for name in ("queue", "busy", "done", "seen", "slots", "seq", "joined")}
         self._claim = client.register_script(_CLAIM)
         self._slot = client.register_script(_SLOT)
         self._push = client.register_script(_PUSH)
@@ -186,14 +187,37 @@ class RedisFrontier:
         keys are then deleted)."""
         self.busy = False
         k = self.keys
-        keys = [k["queue"], k["busy"], k["done"], k["seen"], k["slots"], k["seq"]]
+        keys = [k["queue"], k["busy"], k["done"], k["seen"], k["slots"], k["seq"], k["joined"]]
         return bool(self._idle(keys=keys, args=[self.worker, self.ttl_s]))
+
+    def join(self, expected: int, timeout_s: float) -> int:
+        """Register this worker and wait (blocking: nothing else runs yet) until `expected` workers have, or
+        `timeout_s` passed; returns how many have. The processes one machine starts begin together, so the
+        work is spread from the first request, not left to whichever process imported Scrapy first."""
+        joined = self.client.sadd(self.keys["joined"], self.worker)
+        self.client.expire(self.keys["joined"], self.ttl_s)
+        deadline = time.monotonic() + timeout_s
+        while (joined := int(self.client.scard(self.keys["joined"]))) < expected and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return joined
 
     def queued(self) -> int:
         return int(self.client.zcard(self.keys["queue"]))
 
     def is_done(self) -> bool:
         return bool(self.client.exists(self.keys["done"]))
+
+
+def unreachable(url: str) -> str | None:
+    """Why the Redis at `url` cannot serve as the frontier, or None when it can (checked before a crawl)."""
+    try:
+        client = redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=10)
+        version = client.info("server").get("redis_version", "0")
+    except (redis.RedisError, ValueError) as exc:
+        return f"cannot reach the shared frontier {url}: {exc}"
+    if int(str(version).split(".")[0]) < 5:
+        return f"the shared frontier needs Redis 5 or newer (ZPOPMIN), {url} runs {version}"
+    return None
 
 
 def frontier_of(crawler: Crawler) -> LocalFrontier | RedisFrontier:
@@ -288,6 +312,10 @@ class RedisScheduler(BaseScheduler):
             log.info("shared crawl %s is already over: nothing to do", self.frontier.keys["done"])
         else:
             self.frontier.renew()
+            expected = self.crawler.settings.getint("FRONTIER_WORKERS", 1)
+            joined = self.frontier.join(expected, self.crawler.settings.getfloat("FRONTIER_JOIN_TIMEOUT", 30.0))
+            if joined < expected:
+                log.warning("only %d of %d crawler processes joined; starting anyway", joined, expected)
         self._poll = task.LoopingCall(self._tick)
         self._poll.start(self.POLL_S, now=False)
         log.info("shared frontier %s, worker %s", self.frontier.keys["queue"], self.frontier.worker)
@@ -310,8 +338,9 @@ class RedisScheduler(BaseScheduler):
             except (TypeError, ValueError) as exc:
                 log.warning("%s stays in this process: %s", request.url, exc)
             else:
-                if self.frontier.push(payload, request.priority):
-                    self._count("scheduler/enqueued/redis")
+                if not self.frontier.push(payload, request.priority):
+                    return False  # the shared crawl is over: nothing more is fetched
+                self._count("scheduler/enqueued/redis")
                 return True
         self._push_local(request)
         self._count("scheduler/enqueued/local")

@@ -17,6 +17,7 @@ import sys
 
 from scrapy.crawler import CrawlerProcess
 
+from crawlers.frontier import unreachable
 from crawlers.settings import settings_for_plan
 from crawlers.spiders.news import NewsSpider
 from storage.archive import PART_RE
@@ -36,10 +37,13 @@ def main(argv: list[str] | None = None) -> int:
     with open(args.plan, encoding="utf-8") as fh:
         plan = json.load(fh)
     worker = None
-    if plan.get("crawl", {}).get("frontier"):
+    if frontier := plan.get("crawl", {}).get("frontier"):
         worker = args.worker or default_worker()
         if not PART_RE.match(worker):
             parser.error(f"--worker must match {PART_RE.pattern}")
+        if problem := unreachable(frontier):
+            print(problem, file=sys.stderr)
+            return 1
     process = CrawlerProcess(settings_for_plan(plan, worker), install_root_handler=True)
     process.crawl(NewsSpider, plan_path=args.plan)
     process.start()

@@ -92,6 +92,7 @@ def settings_for_plan(plan: dict[str, Any], worker: str | None = None) -> dict[s
                 "FRONTIER_REDIS_URL": crawl["frontier"],
                 "FRONTIER_RUN_ID": plan["run_id"],
                 "CRAWL_WORKER": worker,
+                "FRONTIER_WORKERS": int(crawl.get("processes", 1)),  # the flow's processes start together
                 "ARCHIVE_PART": worker,
             }
         )
