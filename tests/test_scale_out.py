@@ -213,3 +213,19 @@ def test_pipeline_with_two_processes_stores_the_same_articles(
 def test_scale_out_settings_are_checked(crawl: dict, message: str, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=message):
         parse_config({"crawl": crawl}, tmp_path / "cfg.toml")
+
+
+def test_an_unreachable_frontier_fails_the_crawl_at_once(tmp_path: Path) -> None:
+    cfg = parse_config(
+        {
+            "crawl": {"frontier": f"redis://127.0.0.1:{free_port()}/0", "processes": 2},
+            "sources": [{"key": "o", "name": "O", "language": "en", "feeds": ["http://127.0.0.1:9/feed.xml"]}],
+        },
+        tmp_path / "cfg.toml",
+    )
+    run_dir = tmp_path / "raw" / "nope"
+    started = time.monotonic()
+    assert run_crawlers(write_plan(cfg, cfg.sources, "nope", run_dir), run_dir, 120, processes=2, shared=True) == 1
+    assert time.monotonic() - started < 60
+    assert "cannot reach the shared frontier" in (run_dir / "crawl-w1.log").read_text()
+    assert read_ledger(run_dir) == []
