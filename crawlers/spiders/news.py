@@ -196,8 +196,8 @@ class NewsSpider(scrapy.Spider):
     def _article_requests(self, links: list[discovery.Link], source: str, anywhere: bool = False) -> Iterator[Any]:
         counts = self.counts[source]
         # one round trip for the whole list when the frontier is shared
-        claimed = self.frontier.claim_many([url_key(link.url) for link in links])
-        for link, mine in zip(links, claimed, strict=True):
+        keys = [url_key(link.url) for link in links]
+        for link, key, mine in zip(links, keys, self.frontier.claim_many(keys), strict=True):
             if not mine:
                 continue
             counts["discovered"] += 1
@@ -205,7 +205,7 @@ class NewsSpider(scrapy.Spider):
                 counts["offsite"] += 1  # links leaving the source's domains are not followed
                 continue
             changed = discovery_date(link.hints)
-            known = self.state.get(url_key(link.url))
+            known = self.state.get(key)
             if known and self._settled(known) and not self._changed(known, changed):
                 counts["skipped_known"] += 1
                 continue
