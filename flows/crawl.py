@@ -1,7 +1,8 @@
 """The crawl stage: writes a crawl plan and runs the Scrapy project in its own process.
 
 Twisted's reactor cannot be restarted inside one Python process, so the flow never imports scrapy;
-it starts ``python -m crawlers.run`` and reads the raw archive that process leaves behind.
+it starts ``python -m crawlers.run`` and reads the raw archive that process leaves behind. With a shared
+frontier (`[crawl] frontier`) it starts `[crawl] processes` of them, which crawl the run together.
 """
 
 from __future__ import annotations
