@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test demo lint bench clean
+.PHONY: install services run test demo lint bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,11 +22,15 @@ run: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/borderwatch -v demo
 
+## services the tests start on 127.0.0.1 (redis-server, for the shared crawl frontier): installed via apt when missing
+services:
+	@bash scripts/redis.sh
+
 lint: $(STAMP)
 	$(BIN)/ruff check crawlers flows storage tests bench
 
 # pytest exits 5 when it collected no tests: that is a failure here, not a pass
-test: $(STAMP) lint
+test: $(STAMP) services lint
 	@$(BIN)/python -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest ran no tests" >&2; exit 1; fi; exit $$rc
 

@@ -12,16 +12,17 @@ from storage.archive import ArchiveWriter
 class RawArchivePipeline:
     """Writes each FetchItem to ``RAW_RUN_DIR``; switched on in ITEM_PIPELINES."""
 
-    def __init__(self, run_dir: str):
+    def __init__(self, run_dir: str, part: str | None = None):
         self.run_dir = run_dir
+        self.part = part  # this process's own files when several crawl one run (ARCHIVE_PART)
         self.writer: ArchiveWriter | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RawArchivePipeline:
-        return cls(crawler.settings.get("RAW_RUN_DIR"))
+        return cls(crawler.settings.get("RAW_RUN_DIR"), crawler.settings.get("ARCHIVE_PART"))
 
     def open_spider(self, spider: Spider | None = None) -> None:
-        self.writer = ArchiveWriter(self.run_dir)
+        self.writer = ArchiveWriter(self.run_dir, self.part)
 
     def close_spider(self, spider: Spider | None = None) -> None:
         if self.writer:

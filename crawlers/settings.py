@@ -60,8 +60,9 @@ BASE_SETTINGS: dict[str, Any] = {
 }
 
 
-def settings_for_plan(plan: dict[str, Any]) -> dict[str, Any]:
-    """Scrapy settings from the crawl plan's `crawl` section (already validated by the flow's config)."""
+def settings_for_plan(plan: dict[str, Any], worker: str | None = None) -> dict[str, Any]:
+    """Scrapy settings from the crawl plan's `crawl` section (already validated by the flow's config).
+    `worker` names this process when several share the run's frontier (its archive part and lease)."""
     crawl = plan.get("crawl", {})
     settings = dict(BASE_SETTINGS)
     settings.update(
@@ -82,6 +83,19 @@ def settings_for_plan(plan: dict[str, Any]) -> dict[str, Any]:
             "LOG_LEVEL": crawl.get("log_level", "INFO"),
         }
     )
+    if crawl.get("frontier"):
+        # several processes, one run: requests, claimed URLs and page caps live in Redis under the run id;
+        # each process writes its own archive part
+        settings.update(
+            {
+                "SCHEDULER": "crawlers.frontier.RedisScheduler",
+                "FRONTIER_REDIS_URL": crawl["frontier"],
+                "FRONTIER_RUN_ID": plan["run_id"],
+                "CRAWL_WORKER": worker,
+                "FRONTIER_WORKERS": int(crawl.get("processes", 1)),  # the flow's processes start together
+                "ARCHIVE_PART": worker,
+            }
+        )
     if crawl.get("download_delay", 1.0) == 0:
         # AutoThrottle would add its own delay on top of an explicit "no delay" (demo and tests)
         settings["AUTOTHROTTLE_ENABLED"] = False

@@ -43,6 +43,8 @@ class CrawlConfig:
     max_crawl_delay: float = 30.0
     user_agent: str = ""
     allow_private_hosts: tuple[str, ...] = ()
+    frontier: str = ""  # a Redis URL: crawler processes share the run's queue and seen-URL set there
+    processes: int = 1  # crawler processes this machine starts per run (more than 1 needs a frontier)
 
 
 @dataclass(frozen=True)
@@ -169,6 +171,18 @@ def _check_url(path: Path, where: str, url: str) -> None:
         raise ConfigError(f"{path}: {where}: {url!r} is not an http(s) URL")
 
 
+def _check_scale_out(path: Path, crawl: CrawlConfig) -> None:
+    if crawl.frontier and urlsplit(crawl.frontier).scheme not in ("redis", "rediss", "unix"):
+        raise ConfigError(
+            f"{path}: [crawl] frontier must be a Redis URL (redis://host:6379/0, rediss://, unix://), "
+            f"got {crawl.frontier!r}"
+        )
+    if crawl.processes < 1:
+        raise ConfigError(f"{path}: [crawl] processes must be at least 1")
+    if crawl.processes > 1 and not crawl.frontier:
+        raise ConfigError(f"{path}: [crawl] processes = {crawl.processes} needs a shared frontier ([crawl] frontier)")
+
+
 def _source(path: Path, index: int, data: Any) -> Source:
     where = f"sources #{index + 1}"
     if not isinstance(data, dict):
@@ -234,6 +248,7 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
         raise ConfigError(f"{path}: [alerts] max_error_rate must be between 0 and 1")
     if alerts.zero_article_runs < 1:
         raise ConfigError(f"{path}: [alerts] zero_article_runs must be at least 1")
+    _check_scale_out(path, parts["crawl"])
     raw_sources = data.get("sources", [])
     if not isinstance(raw_sources, list):
         raise ConfigError(f"{path}: sources must be an array of tables ([[sources]])")

@@ -24,11 +24,11 @@ from flows import alerts, relevance, run_report
 from flows.boilerplate_store import BoilerplateLearner
 from flows.clean import Cleaned, PageJob, clean_pages
 from flows.config import Config, Source
-from flows.crawl import read_stats, run_crawler, write_plan
+from flows.crawl import read_stats, run_crawlers, write_plan
 from flows.dedup import Candidate, cluster_copies, content_hash, decide, index_texts
 from flows.run_lock import RunLock
 from flows.search import refresh_after_load
-from storage.archive import FetchRecord, discovery_date, read_ledger, read_responses
+from storage.archive import WARC_NAME, FetchRecord, discovery_date, read_ledger, read_run_responses
 from storage.db import connection
 from storage.load import fail_run, load_run, start_run
 from storage.near_dup import BandLookup, articles_without_signature
@@ -89,9 +89,11 @@ def crawl_stage(cfg: Config, sources: tuple[Source, ...], run_id: str, run_dir: 
     # every page is bounded by its own timeout; hosts are crawled in parallel, so the slowest source sets
     # the pace (its pages times the delay) and the whole crawl is bounded by this
     budget = 600.0 + cfg.crawl.max_pages_per_source * max(cfg.crawl.download_delay, 0.05) * 3
-    code = run_crawler(plan, run_dir / "crawl.log", timeout_s=budget)
+    shared = bool(cfg.crawl.frontier)
+    code = run_crawlers(plan, run_dir, timeout_s=budget, processes=cfg.crawl.processes, shared=shared)
     if code != 0:
-        log.warning("crawler exited with status %s (see %s)", code, run_dir / "crawl.log")
+        logs = run_dir / ("crawl-w*.log" if shared else "crawl.log")
+        log.warning("crawler exited with status %s (see %s)", code, logs)
     return code
 
 
@@ -100,20 +102,21 @@ def clean_stage(
     cfg: Config, records: list[FetchRecord], run_dir: Path, languages: dict[str, str]
 ) -> dict[int, Cleaned]:
     """Extract every fetched article page of the run (by ledger index) from the raw archive."""
+    # keyed by file and offset: a crawl shared by several processes has one WARC file per process
     wanted = {
-        r.warc_offset: i
+        (r.warc_file or WARC_NAME, r.warc_offset): i
         for i, r in enumerate(records)
         if r.kind == "article" and r.outcome == "fetched" and r.warc_offset is not None
     }
     jobs = [
         PageJob(
-            key=wanted[offset],
+            key=wanted[where],
             body=resp.body,
             url=resp.url,
             content_type=resp.headers.get("content-type"),
-            fallback_language=languages.get(records[wanted[offset]].source),
+            fallback_language=languages.get(records[wanted[where]].source),
         )
-        for offset, resp in read_responses(run_dir, set(wanted))
+        for where, resp in read_run_responses(run_dir, set(wanted))
     ]
     return clean_pages(jobs, min_words=cfg.clean.min_words, workers=cfg.clean.workers)
 

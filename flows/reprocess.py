@@ -19,7 +19,7 @@ from flows.config import Config
 from flows.dedup import content_hash
 from flows.run_lock import RunLock
 from flows.search import refresh_after_load
-from storage.archive import read_responses
+from storage.archive import WARC_NAME, read_run_responses
 from storage.db import connection
 from storage.load import load_run, start_run
 from storage.queries import reprocess_targets, stored_articles
@@ -31,12 +31,12 @@ COMPARED = ("title", "authors", "credits", "published_at", "modified_at", "langu
 @task(name="reprocess-clean", cache_policy=NO_CACHE)
 def reclean(cfg: Config, targets: list[dict[str, Any]]) -> dict[int, Cleaned]:
     jobs: list[PageJob] = []
-    by_run: dict[str, dict[int, int]] = {}
+    by_run: dict[str, dict[tuple[str, int], int]] = {}
     for i, t in enumerate(targets):
-        by_run.setdefault(t["run_id"], {})[t["warc_offset"]] = i
-    for run_id, offsets in by_run.items():
-        for offset, resp in read_responses(Path(cfg.storage.raw_dir) / run_id, set(offsets)):
-            jobs.append(PageJob(offsets[offset], resp.body, resp.url, resp.headers.get("content-type"), None))
+        by_run.setdefault(t["run_id"], {})[(t.get("warc_file") or WARC_NAME, t["warc_offset"])] = i
+    for run_id, wanted in by_run.items():
+        for where, resp in read_run_responses(Path(cfg.storage.raw_dir) / run_id, set(wanted)):
+            jobs.append(PageJob(wanted[where], resp.body, resp.url, resp.headers.get("content-type"), None))
     return clean_pages(jobs, min_words=cfg.clean.min_words, workers=cfg.clean.workers)
 
 

@@ -4,12 +4,18 @@ Layout of one run: ``<raw_dir>/<run_id>/crawl.warc.gz`` (original bytes, URL, st
 one gzip member per record, so a killed crawl leaves every finished record readable) and
 ``<raw_dir>/<run_id>/fetches.jsonl`` (one line per requested URL, written after its WARC record).
 A later run can re-clean old pages from these two files alone.
+
+A crawl shared by several crawler processes writes one pair per process ("part"): ``crawl-<part>.warc.gz``
+and ``fetches-<part>.jsonl``, so no two processes ever append to the same file. The readers below read
+every part of a run; a ledger record names its WARC file.
 """
 
 from __future__ import annotations
 
+import heapq
 import json
 import logging
+import re
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -25,6 +31,23 @@ log = logging.getLogger("borderwatch.archive")
 
 WARC_NAME = "crawl.warc.gz"
 LEDGER_NAME = "fetches.jsonl"
+PART_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+
+
+def part_names(part: str | None = None) -> tuple[str, str]:
+    """The WARC and ledger file names of one crawler process's part of a run (the classic pair when None)."""
+    if part is None:
+        return WARC_NAME, LEDGER_NAME
+    if not PART_RE.match(part):
+        raise ValueError(f"archive part name must match {PART_RE.pattern}, got {part!r}")
+    return f"crawl-{part}.warc.gz", f"fetches-{part}.jsonl"
+
+
+def ledger_files(run_dir: str | Path) -> list[Path]:
+    """Every ledger of a run: the single-process one first, then the parts by name."""
+    run_dir = Path(run_dir)
+    single = run_dir / LEDGER_NAME
+    return ([single] if single.exists() else []) + sorted(run_dir.glob("fetches-*.jsonl"))
 
 
 @dataclass
@@ -69,20 +92,22 @@ def discovery_date(hints: dict[str, Any]) -> datetime | None:
 
 
 class ArchiveWriter:
-    """Appends responses to the run's WARC file and outcomes to its ledger, flushing after each."""
+    """Appends responses to the run's WARC file and outcomes to its ledger, flushing after each.
+    `part` names this process's own pair of files when several processes crawl one run."""
 
-    def __init__(self, run_dir: str | Path):
+    def __init__(self, run_dir: str | Path, part: str | None = None):
         self.run_dir = Path(run_dir)
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        self._warc: IO[bytes] = open(self.run_dir / WARC_NAME, "ab")
+        self.warc_name, ledger_name = part_names(part)
+        self._warc: IO[bytes] = open(self.run_dir / self.warc_name, "ab")
         self._writer = WARCWriter(self._warc, gzip=True)
-        self._ledger: IO[str] = open(self.run_dir / LEDGER_NAME, "a", encoding="utf-8")
+        self._ledger: IO[str] = open(self.run_dir / ledger_name, "a", encoding="utf-8")
 
     def write(
         self, record: FetchRecord, body: bytes | None = None, headers: list[tuple[str, str]] | None = None
     ) -> None:
         if body is not None and record.final_url:
-            record.warc_file = WARC_NAME
+            record.warc_file = self.warc_name
             record.warc_offset = self._warc.tell()
             status_line = f"{record.http_status or 200} {'OK' if (record.http_status or 200) < 400 else 'ERROR'}"
             http_headers = StatusAndHeaders(status_line, headers or [], protocol="HTTP/1.1")
@@ -104,11 +129,10 @@ class ArchiveWriter:
         self._ledger.close()
 
 
-def read_ledger(run_dir: str | Path) -> list[FetchRecord]:
-    """The run's fetch records; a line cut short by a killed crawl is skipped with a warning."""
-    path = Path(run_dir) / LEDGER_NAME
+def read_ledger_file(path: str | Path) -> list[FetchRecord]:
+    """The records of one ledger file; a line cut short by a killed crawl is skipped with a warning."""
     records: list[FetchRecord] = []
-    if not path.exists():
+    if not Path(path).exists():
         return records
     with open(path, encoding="utf-8") as fh:
         for lineno, line in enumerate(fh, 1):
@@ -119,6 +143,15 @@ def read_ledger(run_dir: str | Path) -> list[FetchRecord]:
             except (ValueError, TypeError) as exc:
                 log.warning("%s:%d: unreadable ledger line skipped (%s)", path, lineno, exc)
     return records
+
+
+def read_ledger(run_dir: str | Path) -> list[FetchRecord]:
+    """The run's fetch records; the parts of a shared crawl are merged in the order of their fetch times
+    (each part is in that order already), so later stages see one crawl, as from a single process."""
+    parts = [read_ledger_file(path) for path in ledger_files(run_dir)]
+    if len(parts) == 1:
+        return parts[0]
+    return list(heapq.merge(*parts, key=lambda r: r.fetched_at))
 
 
 @dataclass
@@ -156,8 +189,25 @@ def iter_warc(path: str | Path, offsets: set[int] | None = None) -> Iterator[tup
             log.warning("%s: stopped reading at a damaged record (%s)", path, exc)
 
 
-def read_responses(run_dir: str | Path, offsets: set[int] | None = None) -> Iterator[tuple[int, ArchivedResponse]]:
-    """Stream ``(offset, response)`` from a run's WARC file, optionally only those at `offsets`."""
-    path = Path(run_dir) / WARC_NAME
+def read_responses(
+    run_dir: str | Path, offsets: set[int] | None = None, warc_file: str = WARC_NAME
+) -> Iterator[tuple[int, ArchivedResponse]]:
+    """Stream ``(offset, response)`` from one WARC file of a run (the single-process one unless `warc_file`
+    names a part), optionally only those at `offsets`."""
+    if Path(warc_file).name != warc_file:
+        raise ValueError(f"not a WARC file name of a run: {warc_file!r}")
+    path = Path(run_dir) / warc_file
     if path.exists():
         yield from iter_warc(path, offsets)
+
+
+def read_run_responses(
+    run_dir: str | Path, wanted: set[tuple[str, int]]
+) -> Iterator[tuple[tuple[str, int], ArchivedResponse]]:
+    """Stream ``((warc_file, offset), response)`` for the wanted records of a run, whichever part holds them."""
+    by_file: dict[str, set[int]] = {}
+    for name, offset in wanted:
+        by_file.setdefault(name, set()).add(offset)
+    for name in sorted(by_file):
+        for offset, resp in read_responses(run_dir, by_file[name], warc_file=name):
+            yield (name, offset), resp

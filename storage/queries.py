@@ -189,8 +189,8 @@ def reprocess_targets(con: duckdb.DuckDBPyConnection, run_ids: list[str] | None)
     """The latest archived page of each stored article (of the given runs, or of all), to re-clean."""
     cur = con.execute(
         """
-        SELECT p.run_id, p.url, p.final_url, p.source, p.kind, p.warc_offset, p.content_type, p.fetched_at,
-               p.article_id
+        SELECT p.run_id, p.url, p.final_url, p.source, p.kind, p.warc_file, p.warc_offset, p.content_type,
+               p.fetched_at, p.article_id
         FROM pages p JOIN articles a USING (article_id)
         WHERE p.warc_offset IS NOT NULL AND p.outcome IN ('new', 'updated', 'unchanged')
           AND (? IS NULL OR p.run_id IN (SELECT unnest(?::VARCHAR[])))
@@ -219,8 +219,8 @@ def offtopic_pages(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     by an earlier rescore): what a changed topic may bring in."""
     cur = con.execute(
         """
-        SELECT p.run_id, p.url, p.final_url, p.source, p.warc_offset, p.content_type, p.fetched_at, p.article_id,
-               p.canonical_url
+        SELECT p.run_id, p.url, p.final_url, p.source, p.warc_file, p.warc_offset, p.content_type, p.fetched_at,
+               p.article_id, p.canonical_url
         FROM pages p
         WHERE p.warc_offset IS NOT NULL AND p.article_id IS NOT NULL
           AND p.outcome IN ('off_topic', 'new', 'updated', 'unchanged')

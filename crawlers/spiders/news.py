@@ -5,6 +5,9 @@ failure becomes a FetchItem for the raw archive.
 Incremental: the plan carries what earlier runs learned of each URL (url_state). A known article is not
 downloaded again unless discovery says it changed (a newer sitemap lastmod or feed date), and then with a
 conditional request; feeds, sitemaps and section pages are always fetched conditionally.
+
+Every URL is requested once per run: the spider claims its URL key in the frontier before requesting it
+(crawlers/frontier.py: a set in this process, or one set in Redis shared by every process of the run).
 """
 
 from __future__ import annotations
@@ -14,8 +17,9 @@ import json
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -28,6 +32,7 @@ from scrapy.http.headers import Headers
 from twisted.python.failure import Failure
 
 from crawlers import discovery, gdelt
+from crawlers.frontier import Frontier, LocalFrontier, frontier_of
 from crawlers.items import FetchItem
 from crawlers.middlewares import BlockedAddress
 from storage.archive import FetchRecord, discovery_date, parse_date
@@ -105,8 +110,8 @@ class NewsSpider(scrapy.Spider):
                     row = json.loads(line)
                     self.state[row["key"]] = row
         self.title_screen: dict[str, list[str]] = plan.get("title_screen") or {}
-        self.seen: set[str] = set()
-        self.scheduled: Counter[str] = Counter()
+        self.frontier: Frontier = LocalFrontier()  # the crawl's own (maybe shared) one, set in from_crawler
+        self.worker: str | None = None
         self.counts: dict[str, Counter[str]] = {key: Counter() for key in self.sources}
 
     @classmethod
@@ -116,6 +121,8 @@ class NewsSpider(scrapy.Spider):
             plan = json.load(fh)
         spider = cls(plan, *args, **kwargs)
         spider._set_crawler(crawler)
+        spider.frontier = frontier_of(crawler)
+        spider.worker = crawler.settings.get("CRAWL_WORKER")
         crawler.signals.connect(spider.on_headers, signal=signals.headers_received)
         crawler.signals.connect(spider.on_closed, signal=signals.spider_closed)
         return spider
@@ -129,34 +136,43 @@ class NewsSpider(scrapy.Spider):
                     timespan=source.get("timespan") or "1d",
                     max_records=int(source.get("max_records") or 250),
                 )
-                yield self._request(url, key, "gdelt", self.parse_gdelt, conditional=False)
+                for claimed in self._claimed([url]):
+                    yield self._request(claimed, key, "gdelt", self.parse_gdelt, conditional=False)
                 continue
-            for url in source.get("feeds", []):
+            # in a shared crawl every process starts here: whichever claims a feed first fetches it
+            for url in self._claimed(source.get("feeds", [])):
                 yield self._request(url, key, "feed", self.parse_feed)
-            for url in source.get("sitemaps", []):
+            for url in self._claimed(source.get("sitemaps", [])):
                 yield self._request(url, key, "sitemap", self.parse_sitemap, depth=0)
-            for url in source.get("sections", []):
+            for url in self._claimed(source.get("sections", [])):
                 yield self._request(url, key, "section", self.parse_section, depth=0)
             if source.get("robots_sitemaps"):
                 roots = {
                     f"{p.scheme}://{p.netloc}"
                     for p in map(urlsplit, (*source.get("feeds", []), *source.get("sections", [])))
                 }
-                for root in sorted(roots):
-                    yield self._request(f"{root}/robots.txt", key, "robots", self.parse_robots, conditional=False)
+                for url in self._claimed(f"{root}/robots.txt" for root in sorted(roots)):
+                    yield self._request(url, key, "robots", self.parse_robots, conditional=False)
         # last run's transient failures are tried again, whether or not discovery lists them today
-        for row in self.plan.get("retry", []):
-            if row["source"] in self.sources and row["key"] not in self.seen:
+        retry = [row for row in self.plan.get("retry", []) if row["source"] in self.sources]
+        claimed = self.frontier.claim_many([row["key"] for row in retry])
+        for row, mine in zip(retry, claimed, strict=True):
+            if mine:
                 self.counts[row["source"]]["retried"] += 1
                 yield self._request(row["url"], row["source"], "article", self.parse_article, hints={"via": "retry"})
 
     # -- requests and records -------------------------------------------------------------------------
 
+    def _claimed(self, urls: Iterable[str]) -> list[str]:
+        """The URLs this process claimed first (in order): only those are requested."""
+        urls = list(urls)
+        return [u for u, mine in zip(urls, self.frontier.claim_many([url_key(u) for u in urls]), strict=True) if mine]
+
     def _request(
         self, url: str, source: str, kind: str, callback: Any, conditional: bool = True, **meta: Any
     ) -> scrapy.Request:
+        """A request for a URL already claimed in the frontier."""
         key = url_key(url)
-        self.seen.add(key)
         headers = {}
         known = self.state.get(key) if conditional else None
         if known and known.get("http_status") in (200, 304):
@@ -169,7 +185,7 @@ class NewsSpider(scrapy.Spider):
             callback=callback,
             errback=self.on_error,
             headers=headers,
-            dont_filter=True,  # our own seen-set, so every request gets an outcome, redirect loops included
+            dont_filter=True,  # frontier claims instead, so every request gets an outcome, redirect loops included
             meta={"source": source, "kind": kind, "dont_obey_robotstxt": kind == "robots", **meta},
         )
 
@@ -179,11 +195,11 @@ class NewsSpider(scrapy.Spider):
 
     def _article_requests(self, links: list[discovery.Link], source: str, anywhere: bool = False) -> Iterator[Any]:
         counts = self.counts[source]
-        for link in links:
-            key = url_key(link.url)
-            if key in self.seen:
+        # one round trip for the whole list when the frontier is shared
+        keys = [url_key(link.url) for link in links]
+        for link, key, mine in zip(links, keys, self.frontier.claim_many(keys), strict=True):
+            if not mine:
                 continue
-            self.seen.add(key)
             counts["discovered"] += 1
             if not anywhere and not self._on_site(source, link.url):
                 counts["offsite"] += 1  # links leaving the source's domains are not followed
@@ -213,10 +229,9 @@ class NewsSpider(scrapy.Spider):
                     )
                 )
                 continue
-            if self.scheduled[source] >= self.max_pages:
+            if not self.frontier.take_slot(source, self.max_pages):  # the cap holds across processes
                 counts["over_limit"] += 1
                 continue
-            self.scheduled[source] += 1
             yield self._request(link.url, source, "article", self.parse_article, hints=link.hints)
 
     @staticmethod
@@ -298,6 +313,9 @@ class NewsSpider(scrapy.Spider):
     def on_closed(self, spider: scrapy.Spider, reason: str) -> None:
         """Per-source discovery figures for the flow: what was found, skipped and why."""
         path = self.plan.get("stats_file")
+        if path and self.worker:
+            # one file per process of a shared crawl; the flow adds them up
+            path = str(Path(path).with_name(f"{Path(path).stem}-{self.worker}{Path(path).suffix}"))
         if path:
             with open(path, "w", encoding="utf-8") as fh:
                 json.dump({k: dict(v) for k, v in self.counts.items()}, fh)
@@ -331,12 +349,12 @@ class NewsSpider(scrapy.Spider):
             return
         yield self._item(response)
         source, depth = response.meta["source"], response.meta.get("depth", 0)
-        for child in sitemap.child_sitemaps:
-            if depth + 1 > MAX_SITEMAP_DEPTH:
-                self.logger.warning("sitemap nesting deeper than %d at %s", MAX_SITEMAP_DEPTH, child)
-                break
-            if url_key(child) not in self.seen:
-                yield self._request(child, source, "sitemap", self.parse_sitemap, depth=depth + 1)
+        children = sitemap.child_sitemaps
+        if children and depth + 1 > MAX_SITEMAP_DEPTH:
+            self.logger.warning("sitemap nesting deeper than %d at %s", MAX_SITEMAP_DEPTH, children[0])
+            children = []
+        for child in self._claimed(children):
+            yield self._request(child, source, "sitemap", self.parse_sitemap, depth=depth + 1)
         yield from self._article_requests(sitemap.links, source)
 
     def parse_section(self, response: Response) -> Iterator[Any]:
@@ -355,9 +373,8 @@ class NewsSpider(scrapy.Spider):
         yield from self._article_requests(links, source)
         # pagination stops at max_section_pages: endless "next" links (crawler traps) end there
         if depth + 1 < self.max_section_pages:
-            for url in next_pages[:1]:
-                if url_key(url) not in self.seen:
-                    yield self._request(url, source, "section", self.parse_section, depth=depth + 1)
+            for url in self._claimed(next_pages[:1]):
+                yield self._request(url, source, "section", self.parse_section, depth=depth + 1)
 
     def parse_robots(self, response: Response) -> Iterator[Any]:
         if done := self._unchanged_or_failed(response):
@@ -365,9 +382,9 @@ class NewsSpider(scrapy.Spider):
             return
         yield self._item(response)
         source = response.meta["source"]
-        for url in discovery.sitemaps_from_robots(response.body, response.url):
-            if url_key(url) not in self.seen and self._on_site(source, url):
-                yield self._request(url, source, "sitemap", self.parse_sitemap, depth=0)
+        on_site = [u for u in discovery.sitemaps_from_robots(response.body, response.url) if self._on_site(source, u)]
+        for url in self._claimed(on_site):
+            yield self._request(url, source, "sitemap", self.parse_sitemap, depth=0)
 
     def parse_gdelt(self, response: Response) -> Iterator[Any]:
         if done := self._unchanged_or_failed(response):
