@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test demo lint bench clean
+.PHONY: install run test demo lint bench clean services
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,8 +25,12 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check crawlers flows storage tests bench
 
+## servers the tests start for themselves need their programs installed (apt, as root)
+services:
+	@bash scripts/postgres.sh
+
 # pytest exits 5 when it collected no tests: that is a failure here, not a pass
-test: $(STAMP) lint
+test: $(STAMP) lint services
 	@$(BIN)/python -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest ran no tests" >&2; exit 1; fi; exit $$rc
 

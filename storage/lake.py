@@ -380,7 +380,10 @@ def _sync_once(con: duckdb.DuckDBPyConnection, db: Path, wait_s: float) -> SyncR
             time.sleep(pause)
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        try:
+            con.execute("ROLLBACK")
+        except duckdb.TransactionException:
+            pass  # a failed COMMIT has ended the transaction already
         raise
     result.snapshot = current_snapshot(con)
     result.seconds = time.perf_counter() - t0
