@@ -437,6 +437,7 @@ def lake_group() -> None:
     Example:
         borderwatch lake sync --catalog "postgres:dbname=lake host=127.0.0.1" --data-path /srv/lake
         borderwatch lake status --catalog "postgres:dbname=lake host=127.0.0.1"
+        borderwatch sql --lake "postgres:dbname=lake host=127.0.0.1" "SELECT * FROM sources_health"
     """
 
 
@@ -482,6 +483,34 @@ def lake_sync(catalog: str, data_path: str | None, db: Path | None, wait: float)
     if result.views:
         click.echo(f"  views: {', '.join(result.views)}")
     click.echo(f"snapshot {result.snapshot}, {result.seconds:.1f} s (the DuckDB file held {result.staged_s:.1f} s)")
+
+
+@lake_group.command("compact")
+@catalog_option
+@click.option(
+    "--keep-days", type=float, default=7.0, show_default=True, help="Snapshots (time travel) kept at least this long."
+)
+def lake_compact(catalog: str, keep_days: float) -> None:
+    """Fold the small files and delete files that syncs leave into fewer Parquet files, and remove the files
+    of snapshots older than --keep-days.
+
+    \b
+    Example:
+        borderwatch lake compact --catalog "postgres:dbname=lake host=127.0.0.1" --keep-days 7
+    """
+    from storage.db import DatabaseLocked
+    from storage.lake import LakeError, compact
+    from storage.lake import lake as open_lake
+
+    try:
+        with open_lake(catalog, read_only=False, must_exist=True) as con:
+            counts = compact(con, keep_days)
+    except (DatabaseLocked, FileNotFoundError, LakeError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(
+        f"data files {counts['data_files_before']} → {counts['data_files_after']}, delete files "
+        f"{counts['delete_files_before']} → {counts['delete_files_after']}, {counts['files_removed']} files removed"
+    )
 
 
 @lake_group.command("status")

@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -131,10 +131,15 @@ def _attach_waiting(con: duckdb.DuckDBPyConnection, sql: str, what: str, wait_s:
 
 
 def connect_lake(
-    catalog: str, *, data_path: str | Path | None = None, read_only: bool = False, wait_s: float = 30.0
+    catalog: str,
+    *,
+    data_path: str | Path | None = None,
+    read_only: bool = False,
+    wait_s: float = 30.0,
+    must_exist: bool | None = None,
 ) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection with the lake attached as `lake` and in use: the pipeline's table and
-    view names resolve in the lake, so the README's queries run unchanged."""
+    view names resolve in the lake, so the README's queries run unchanged. Only a sync creates a lake."""
     con = duckdb.connect()
     try:
         con.execute("SET TimeZone = 'UTC'")
@@ -144,7 +149,7 @@ def connect_lake(
         uri = catalog_uri(catalog)
         if uri.startswith(("postgres:", "postgresql:")):
             _load(con, "duckdb_extension_postgres_scanner", "postgres_scanner")
-        elif read_only and not Path(uri).exists():
+        elif (read_only if must_exist is None else must_exist) and not Path(uri).exists():
             raise FileNotFoundError(f"no lake catalog at {uri}: run `borderwatch lake sync` first")
         options = ["READ_ONLY"] if read_only else []
         if data_path is not None and not read_only:
@@ -165,9 +170,14 @@ def connect_lake(
 
 @contextmanager
 def lake(
-    catalog: str, *, data_path: str | Path | None = None, read_only: bool = True, wait_s: float = 30.0
+    catalog: str,
+    *,
+    data_path: str | Path | None = None,
+    read_only: bool = True,
+    wait_s: float = 30.0,
+    must_exist: bool | None = None,
 ) -> Iterator[duckdb.DuckDBPyConnection]:
-    con = connect_lake(catalog, data_path=data_path, read_only=read_only, wait_s=wait_s)
+    con = connect_lake(catalog, data_path=data_path, read_only=read_only, wait_s=wait_s, must_exist=must_exist)
     try:
         yield con
     finally:
@@ -203,7 +213,8 @@ def _has_state(con: duckdb.DuckDBPyConnection) -> bool:
 
 def _ensure_state(con: duckdb.DuckDBPyConnection, tables: list[str]) -> None:
     """The bookkeeping schema and tables, created once (each creation is a snapshot: skip what exists)."""
-    if not _has_state(con):
+    if not _has_state(con):  # a new lake: zstd, like `borderwatch export` (a reader needs nothing extra)
+        con.execute(f"CALL {ALIAS}.set_option('parquet_compression', 'zstd')")
         con.execute(f"CREATE SCHEMA {ALIAS}.{STATE}")
     have = _names(con, ALIAS, STATE)
     con.execute("BEGIN TRANSACTION")
@@ -388,6 +399,36 @@ def _sync_once(con: duckdb.DuckDBPyConnection, db: Path, wait_s: float) -> SyncR
     result.snapshot = current_snapshot(con)
     result.seconds = time.perf_counter() - t0
     return result
+
+
+# -- maintenance ---------------------------------------------------------------------------------------------
+
+
+def _file_counts(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
+    meta = f"__ducklake_metadata_{ALIAS}"
+    data = con.execute(f"SELECT count(*) FROM {meta}.ducklake_data_file WHERE end_snapshot IS NULL").fetchone()[0]
+    deletes = con.execute(f"SELECT count(*) FROM {meta}.ducklake_delete_file WHERE end_snapshot IS NULL").fetchone()[0]
+    return int(data), int(deletes)
+
+
+def compact(con: duckdb.DuckDBPyConnection, keep_days: float = 7.0) -> dict[str, int]:
+    """Every sync adds small Parquet files and delete files; fold them (deletes applied, adjacent files
+    merged), then forget snapshots older than `keep_days` (time travel reaches back that far) and remove the
+    files only they used. Readers of older snapshots keep working until then."""
+    before = _file_counts(con)
+    con.execute(f"CALL ducklake_rewrite_data_files('{ALIAS}', delete_threshold => 0.0)")
+    con.execute(f"CALL ducklake_merge_adjacent_files('{ALIAS}')")
+    cutoff = datetime.now(UTC) - timedelta(days=keep_days)
+    con.execute(f"CALL ducklake_expire_snapshots('{ALIAS}', older_than => ?::TIMESTAMPTZ)", [cutoff])
+    removed = con.execute(f"CALL ducklake_cleanup_old_files('{ALIAS}', older_than => ?::TIMESTAMPTZ)", [cutoff])
+    after = _file_counts(con)
+    return {
+        "data_files_before": before[0],
+        "delete_files_before": before[1],
+        "data_files_after": after[0],
+        "delete_files_after": after[1],
+        "files_removed": len(removed.fetchall()),
+    }
 
 
 # -- reading the lake's own state ----------------------------------------------------------------------------

@@ -421,3 +421,24 @@ def test_sql_on_the_lake_is_read_only_and_a_missing_lake_is_a_clear_error(tmp_pa
     assert out.returncode == 1 and "lake sync" in out.stderr
     out = run_cli("lake", "status", "--catalog", catalog)
     assert out.returncode == 0 and "articles" in out.stdout and "Parquet files" in out.stdout
+
+
+def test_compact_folds_the_files_syncs_leave_and_keeps_the_data(tmp_path: Path) -> None:
+    db = tmp_path / "bw.duckdb"
+    catalog = str(tmp_path / "lake.ducklake")
+    synthetic_run(db, "r1", list(range(100)))
+    lake.sync(db, catalog, data_path=tmp_path / "data")
+    for i in range(2, 6):  # runs that each add articles and change some
+        synthetic_run(db, f"r{i}", list(range(i * 10, i * 10 + 30)), versions={k: i for k in range(i * 10, i * 10 + 5)})
+        assert lake.sync(db, catalog).deleted["articles"] > 0
+    parquet = len(list((tmp_path / "data").rglob("*.parquet")))
+    out = run_cli("lake", "compact", "--catalog", catalog, "--keep-days", "0")
+    assert out.returncode == 0, out.stderr
+    with lake.lake(catalog) as con:
+        data_files, delete_files = lake._file_counts(con)
+    assert delete_files == 0 and "delete files" in out.stdout
+    assert len(list((tmp_path / "data").rglob("*.parquet"))) < parquet
+    assert_lake_equals_db(db, catalog)
+    assert not lake.sync(db, catalog).changed  # the bookkeeping survived the rewrite
+    missing = run_cli("lake", "compact", "--catalog", str(tmp_path / "none.ducklake"))
+    assert missing.returncode == 1 and "lake sync" in missing.stderr
