@@ -251,7 +251,8 @@ def test_a_sync_after_another_pipeline_run_adds_just_its_rows(two_runs, sample_w
 def test_new_changed_and_removed_articles_reach_the_lake(catalog: str, tmp_path: Path) -> None:
     db = tmp_path / "bw.duckdb"
     synthetic_run(db, "r1", list(range(100)))
-    assert lake.sync(db, catalog, data_path=tmp_path / "data").inserted["articles"] == 100
+    first = lake.sync(db, catalog, data_path=tmp_path / "data")
+    assert first.inserted["articles"] == 100
 
     # a run with 20 new articles and 5 changed ones (version 2), then a rescore that drops 3
     synthetic_run(db, "r2", list(range(95, 120)), versions={k: 2 for k in range(95, 100)})
@@ -267,6 +268,8 @@ def test_new_changed_and_removed_articles_reach_the_lake(catalog: str, tmp_path:
     with lake.lake(catalog) as con:
         assert _rows(con, "SELECT max(version) FROM articles") == [(2,)]
         assert _rows(con, "SELECT count(*) FROM articles") == [(117,)]
+        # time travel: the lake as the first sync left it
+        assert _rows(con, f"SELECT count(*), max(version) FROM articles AT (VERSION => {first.snapshot})") == [(100, 1)]
     assert not lake.sync(db, catalog).changed
 
 
