@@ -22,9 +22,11 @@ run: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/borderwatch -v demo
 
-## services the tests start on 127.0.0.1 (redis-server, for the shared crawl frontier): installed via apt when missing
+## programs of the servers the tests start for themselves on 127.0.0.1 (redis-server for the shared crawl
+## frontier, PostgreSQL for the lake's catalog): installed via apt when missing (as root, or with sudo)
 services:
 	@bash scripts/redis.sh
+	@bash scripts/postgres.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check crawlers flows storage tests bench

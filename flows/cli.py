@@ -175,25 +175,38 @@ def run(config_path: Path | None, db: Path | None, sources: str | None, lock_wai
     show_default=True,
     help="Seconds to wait while a pipeline run holds the database.",
 )
-def sql(query: str, db: Path | None, fmt: str, wait: float) -> None:
-    """Run read-only SQL against the database. Statements that write are refused.
+@click.option(
+    "--lake",
+    "lake_catalog",
+    default=None,
+    metavar="CATALOG",
+    help="Query a DuckLake instead of the DuckDB file: 'postgres:dbname=… host=…' or a catalog file.",
+)
+def sql(query: str, db: Path | None, fmt: str, wait: float, lake_catalog: str | None) -> None:
+    """Run read-only SQL against the database (or a DuckLake it was synced to). Statements that write are refused.
 
     \b
     Example:
         borderwatch sql "SELECT title, published_at FROM articles ORDER BY published_at DESC LIMIT 5"
         borderwatch sql "SELECT * FROM crawl_runs" --format csv > runs.csv
+        borderwatch sql --lake "postgres:dbname=lake host=127.0.0.1" "SELECT * FROM daily_counts"
     """
     from storage.db import DatabaseLocked, connection
+    from storage.lake import LakeError
+    from storage.lake import lake as open_lake
     from storage.queries import WriteRefused, check_read_only, run_query
 
-    db = db or _default_db()
     try:
         check_read_only(query)
-        with connection(db, read_only=True, wait_s=wait) as con:
-            columns, rows = run_query(con, query)
+        if lake_catalog:
+            with open_lake(lake_catalog, read_only=True, wait_s=wait) as con:
+                columns, rows = run_query(con, query)
+        else:
+            with connection(db or _default_db(), read_only=True, wait_s=wait) as con:
+                columns, rows = run_query(con, query)
     except WriteRefused as exc:
         raise click.ClickException(str(exc)) from exc
-    except (DatabaseLocked, FileNotFoundError) as exc:
+    except (DatabaseLocked, FileNotFoundError, LakeError) as exc:
         raise click.ClickException(str(exc)) from exc
     except Exception as exc:  # DuckDB's own errors (bad SQL, unknown column) are the user's to read
         raise click.ClickException(f"{type(exc).__name__}: {exc}") from exc
@@ -437,6 +450,118 @@ def export_cmd(
     except (DatabaseLocked, FileNotFoundError) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(", ".join(f"{table} {n}" for table, n in counts.items()) + f" → {out}")
+
+
+@cli.group("lake")
+def lake_group() -> None:
+    """Scale-out storage: publish the tables and views to a DuckLake (Parquet files, PostgreSQL or DuckDB
+    catalog) that many readers and writers share, and query it with `borderwatch sql --lake`.
+
+    \b
+    Example:
+        borderwatch lake sync --catalog "postgres:dbname=lake host=127.0.0.1" --data-path /srv/lake
+        borderwatch lake status --catalog "postgres:dbname=lake host=127.0.0.1"
+        borderwatch sql --lake "postgres:dbname=lake host=127.0.0.1" "SELECT * FROM sources_health"
+    """
+
+
+catalog_option = click.option(
+    "--catalog",
+    required=True,
+    help="The lake's catalog: 'postgres:dbname=… host=… port=… user=…' or a DuckDB catalog file (lake.ducklake).",
+)
+
+
+@lake_group.command("sync")
+@catalog_option
+@click.option(
+    "--data-path",
+    default=None,
+    help="Where the Parquet files go (a folder); needed on the first sync, kept in the catalog after.",
+)
+@click.option(
+    "--db", type=click.Path(path_type=Path), default=None, help="DuckDB file (default: the one in ./borderwatch.toml)."
+)
+@click.option("--wait", type=float, default=30.0, show_default=True, help="Seconds to wait while a run holds the file.")
+def lake_sync(catalog: str, data_path: str | None, db: Path | None, wait: float) -> None:
+    """Publish the DuckDB file's tables and views to the lake: only rows new or changed since the last sync
+    are written (one lake transaction); a rerun with nothing new writes nothing.
+
+    \b
+    Example:
+        borderwatch lake sync --catalog "postgres:dbname=lake host=127.0.0.1 port=5432" --data-path /srv/lake
+        borderwatch lake sync --catalog data/lake.ducklake --data-path data/lake --db data/demo.duckdb
+    """
+    from storage.db import DatabaseLocked
+    from storage.lake import LakeError, sync
+
+    try:
+        result = sync(db or _default_db(), catalog, data_path=data_path, wait_s=wait)
+    except (DatabaseLocked, FileNotFoundError, LakeError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    if not result.changed:
+        click.echo(f"nothing new since the last sync ({result.seconds:.1f} s)")
+        return
+    for table, n in result.inserted.items():
+        click.echo(f"  {table}: +{n} -{result.deleted.get(table, 0)}")
+    if result.views:
+        click.echo(f"  views: {', '.join(result.views)}")
+    click.echo(f"snapshot {result.snapshot}, {result.seconds:.1f} s (the DuckDB file held {result.staged_s:.1f} s)")
+
+
+@lake_group.command("compact")
+@catalog_option
+@click.option(
+    "--keep-days", type=float, default=7.0, show_default=True, help="Snapshots (time travel) kept at least this long."
+)
+def lake_compact(catalog: str, keep_days: float) -> None:
+    """Fold the small files and delete files that syncs leave into fewer Parquet files, and remove the files
+    of snapshots older than --keep-days.
+
+    \b
+    Example:
+        borderwatch lake compact --catalog "postgres:dbname=lake host=127.0.0.1" --keep-days 7
+    """
+    from storage.db import DatabaseLocked
+    from storage.lake import LakeError, compact
+    from storage.lake import lake as open_lake
+
+    try:
+        with open_lake(catalog, read_only=False, must_exist=True) as con:
+            counts = compact(con, keep_days)
+    except (DatabaseLocked, FileNotFoundError, LakeError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(
+        f"data files {counts['data_files_before']} → {counts['data_files_after']}, delete files "
+        f"{counts['delete_files_before']} → {counts['delete_files_after']}, {counts['files_removed']} files removed"
+    )
+
+
+@lake_group.command("status")
+@catalog_option
+@click.option("--wait", type=float, default=30.0, show_default=True, help="Seconds to wait for a DuckDB catalog file.")
+def lake_status(catalog: str, wait: float) -> None:
+    """Rows per table in the lake, its Parquet files and their size, and the last sync.
+
+    \b
+    Example:
+        borderwatch lake status --catalog data/lake.ducklake
+    """
+    from storage.db import DatabaseLocked
+    from storage.lake import LakeError
+    from storage.lake import lake as open_lake
+    from storage.lake import status as lake_state
+
+    try:
+        with open_lake(catalog, read_only=True, wait_s=wait) as con:
+            info = lake_state(con)
+    except (DatabaseLocked, FileNotFoundError, LakeError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    _print_rows(["table", "rows"], sorted(info["rows"].items()), "table")
+    click.echo(
+        f"\n{info['data_files']} Parquet files, {info['data_bytes'] / 2**20:.1f} MiB; snapshot {info['snapshot']}; "
+        f"{info['syncs']} syncs, last {info['last_sync_at']} from {info['last_source']}"
+    )
 
 
 def _default_db() -> Path:
