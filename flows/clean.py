@@ -7,6 +7,7 @@ pool, because extraction is the slow stage), by `borderwatch extract` and by `bo
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import multiprocessing
@@ -21,7 +22,7 @@ from urllib.parse import urljoin, urlsplit
 
 from w3lib.encoding import html_to_unicode
 
-from flows.extraction import extract_article, parse_html
+from flows.extraction import extract_article, page_elements, parse_html
 from flows.language import detect_language
 from flows.metadata import extract_metadata
 from flows.paywall import partial_reason
@@ -41,6 +42,7 @@ ARTICLE_TYPES = {
     "report",
 }
 INLINE_LIMIT = 16  # fewer pages than this are cleaned in-process: a worker pool costs ~1 s to start
+POOL_CHUNK = 8  # pages a pool task, at most (about 0.2 s of work)
 
 
 @dataclass
@@ -79,15 +81,12 @@ def _jsonld_objects(scripts: Iterable[Any]) -> Iterable[dict[str, Any]]:
                 stack.extend(v for k, v in item.items() if k in ("@graph", "mainEntity", "itemListElement"))
 
 
-def _page_signals(doc: Any) -> dict[str, Any]:
+def _page_signals(doc: Any, elements: dict[str, list[Any]]) -> dict[str, Any]:
     """What tells an article from a listing page: article markup (JSON-LD, og:type), pagination links;
-    and the JSON-LD objects and `lang` attribute that later steps read."""
+    and the JSON-LD objects and `lang` attribute that later steps read. `elements`: `page_elements(doc)`."""
     out: dict[str, Any] = {"is_article_markup": False}
-    # one walk for the <script>, <meta> and <link> elements of the whole document (each a walk of its own cost
-    # as much as the rest of this function)
     root = doc.getroottree().getroot()
-    walk = list(root.iter("script", "meta", "link"))
-    scripts = (el for el in walk if el.tag == "script" and el.get("type") == "application/ld+json")
+    scripts = (el for el in elements["script"] if el.get("type") == "application/ld+json")
     out["jsonld"] = list(_jsonld_objects(scripts))
     for obj in out["jsonld"]:
         types = obj.get("@type", [])
@@ -96,19 +95,20 @@ def _page_signals(doc: Any) -> dict[str, Any]:
             out["is_article_markup"] = True
     metas = {
         (m.get("property") or m.get("name") or "").lower(): m.get("content")
-        for m in ((el for el in walk if el.tag == "meta") if doc is root else doc.iter("meta"))
+        for m in (elements["meta"] if doc is root else doc.iter("meta"))
         if m.get("content")
     }
     out["og_type"] = (metas.get("og:type") or "").lower() or None
     if out["og_type"] == "article":
         out["is_article_markup"] = True
     out["lang_attr"] = (doc.get("lang") or "").split("-")[0].lower() or None
-    links = [el for el in walk if el.tag == "link" and el.get("rel") in ("canonical", "next", "prev")]
+    links = [el for el in elements["link"] if el.get("rel") in ("canonical", "next", "prev")]
     declared = [el.get("href") for el in links if el.get("rel") == "canonical" and el.get("href") is not None]
     out["declared_canonical"] = ((declared or [metas.get("og:url") or ""])[0] or "").strip() or None
     out["pagination_links"] = []
-    if not out["is_article_markup"]:  # only read for pages without article markup; the <a> search is the costly one
-        found = [el for el in links if el.get("rel") != "canonical"] + doc.xpath('//a[@rel="next" or @rel="prev"]')
+    if not out["is_article_markup"]:  # only read for pages without article markup
+        found = [el for el in links if el.get("rel") != "canonical"]
+        found += [el for el in elements["a"] if el.get("rel") in ("next", "prev")]  # //a[@rel="next" or @rel="prev"]
         out["pagination_links"] = [el.get("href") or "" for el in found]
     return out
 
@@ -156,14 +156,16 @@ def clean_html(
         return Cleaned(False, f"unparseable HTML: {exc}")
     if doc is None:
         return Cleaned(False, "unparseable HTML")
-    signals = _page_signals(doc)
-    extracted = extract_article(text_html, url or None, tree=doc)
+    elements = page_elements(doc)  # one walk of the page for the elements several steps read
+    signals = _page_signals(doc, elements)
+    extracted = extract_article(text_html, url or None, tree=doc, elements=elements)
     result = extracted.document
     text = extracted.text.strip()
     if result is None or not text:
         return Cleaned(False, "no main text found")
     words = len(text.split())
-    meta = extract_metadata(doc, url or None, result, local_day=False)  # the store keeps UTC times only
+    # the store keeps UTC times only; `elements` is up to date (extract_article refreshed it if the tree changed)
+    meta = extract_metadata(doc, url or None, result, local_day=False, elements=elements)
     published = meta.published_at
     cleaned = Cleaned(
         is_article=True,
@@ -216,17 +218,25 @@ def _clean_chunk(jobs: list[PageJob], min_words: int) -> list[tuple[int, Cleaned
     return [_clean_job(job, min_words) for job in jobs]
 
 
+def _start_worker() -> None:
+    # everything alive now (modules, compiled patterns) lives as long as the worker: out of the collector's way
+    gc.freeze()
+
+
 def clean_pages(jobs: list[PageJob], *, min_words: int = 80, workers: int = 0) -> dict[int, Cleaned]:
     """Clean many pages, in a process pool when there are enough of them to pay for it."""
     workers = workers or os.cpu_count() or 1
     if len(jobs) < INLINE_LIMIT or workers == 1:
         return dict(_clean_chunk(jobs, min_words))
-    size = max(4, len(jobs) // (workers * 4))
-    chunks = [jobs[i : i + size] for i in range(0, len(jobs), size)]
+    # small chunks, biggest pages first, so that the workers finish together: with a few big chunks one worker
+    # sat idle for up to a chunk's time (about a second) at the end; a chunk costs a millisecond to hand over
+    size = max(1, min(POOL_CHUNK, len(jobs) // (workers * 4)))
+    ordered = sorted(jobs, key=lambda job: len(job.body), reverse=True)
+    chunks = [ordered[i : i + size] for i in range(0, len(ordered), size)]
     # spawn, not fork: the parent runs Prefect's threads, and a fork copies their held locks
     ctx = multiprocessing.get_context("spawn")
     out: dict[int, Cleaned] = {}
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_start_worker) as pool:
         for part in pool.map(_clean_chunk, chunks, [min_words] * len(chunks)):
             out.update(part)
-    return out
+    return {job.key: out[job.key] for job in jobs}  # in the jobs' order, as inline

@@ -38,8 +38,9 @@ from typing import Any
 
 import lxml.html
 import trafilatura
+from lxml import etree
 from trafilatura.settings import Document
-from trafilatura.utils import DOCTYPE_TAG, FAULTY_HTML, HTML_PARSER, fromstring_bytes, load_html
+from trafilatura.utils import DOCTYPE_TAG, FAULTY_HTML, fromstring_bytes, load_html
 
 log = logging.getLogger("borderwatch.extraction")
 
@@ -99,13 +100,26 @@ def _lines(text: str | None) -> list[str]:
 
 _IGNORABLE = {"script", "style", "noscript"}
 
+# the elements several cleaning steps look for, gathered in one walk of the page: a walk of the whole tree costs
+# about as much as most steps' own work, and the steps would otherwise walk it six times
+PAGE_TAGS = ("script", "meta", "link", "title", "a", "h1", "p", "blockquote")
 
-def _unwrap_embedded_posts(tree: Any) -> None:
+
+def page_elements(tree: Any) -> dict[str, list[Any]]:
+    """The page's PAGE_TAGS elements by tag, each list in document order, from the document's root."""
+    found: dict[str, list[Any]] = {tag: [] for tag in PAGE_TAGS}
+    for el in tree.getroottree().getroot().iter(*PAGE_TAGS):
+        found[el.tag].append(el)
+    return found
+
+
+def _unwrap_embedded_posts(tree: Any, blockquotes: list[Any]) -> bool:
     """Replace each embedded tweet's wrappers (elements holding nothing but the tweet) with the tweet itself,
-    so that trafilatura's "social"/"embed" discard rules do not remove the quoted text."""
-    # //blockquote[contains(@class, "twitter-tweet")], as a walk of the few <blockquote>s (the XPath tests the
-    # class of every element); listed first, as the tree changes below
-    quotes = [q for q in tree.getroottree().getroot().iter("blockquote") if "twitter-tweet" in (q.get("class") or "")]
+    so that trafilatura's "social"/"embed" discard rules do not remove the quoted text. True if the tree changed."""
+    # //blockquote[contains(@class, "twitter-tweet")], from the page's <blockquote>s (the XPath tests the class of
+    # every element); listed first, as the tree changes below
+    quotes = [q for q in blockquotes if "twitter-tweet" in (q.get("class") or "")]
+    changed = False
     for quote in quotes:
         if not "".join(quote.itertext()).strip():
             continue
@@ -121,6 +135,8 @@ def _unwrap_embedded_posts(tree: Any) -> None:
         if node is not quote and parent is not None:
             quote.tail = node.tail
             parent.replace(node, quote)
+            changed = True
+    return changed
 
 
 # --- 2./3. extraction passes ----------------------------------------------------------------------------------------
@@ -175,8 +191,24 @@ def _outside_body(el: Any, stop: Any) -> bool:
     return False
 
 
-def _add_split_body(tree: Any, lines: list[str]) -> list[str]:
-    """Add paragraphs from other chunks of a body cut into several same-class containers."""
+def _has_lookalike(paragraphs: list[Any], container: Any, cls: str) -> bool:
+    """Is an ancestor of one of the page's <p>s (or a <p>) an element like `container` (same tag and class)?
+    A chunk without a <p> adds nothing, so without such an ancestor there is nothing to add; most pages have
+    none, and this climb is cheaper than a walk of every element of the container's tag."""
+    seen: set[Any] = set()
+    for p in paragraphs:
+        node = p
+        while node is not None and node not in seen:
+            seen.add(node)
+            if node is not container and node.tag == container.tag and node.get("class") == cls:
+                return True
+            node = node.getparent()
+    return False
+
+
+def _add_split_body(tree: Any, lines: list[str], paragraphs: list[Any] | None = None) -> list[str]:
+    """Add paragraphs from other chunks of a body cut into several same-class containers. `paragraphs` are the
+    tree's <p> elements in document order, when already listed."""
     index: dict[str, int] = {}
     for k, line in enumerate(lines):
         key = _para_key(line)
@@ -186,7 +218,9 @@ def _add_split_body(tree: Any, lines: list[str]) -> list[str]:
         return lines
     found: Counter[Any] = Counter()
     positions: dict[Any, list[int]] = {}
-    for p in tree.iter("p"):
+    if paragraphs is None:
+        paragraphs = list(tree.iter("p"))
+    for p in paragraphs:
         k = index.get(_para_key("".join(p.itertext())))
         if k is not None:
             parent = p.getparent()
@@ -196,7 +230,7 @@ def _add_split_body(tree: Any, lines: list[str]) -> list[str]:
         return lines
     container, count = found.most_common(1)[0]
     cls = container.get("class")
-    if count < 2 or not cls:
+    if count < 2 or not cls or not _has_lookalike(paragraphs, container, cls):
         return lines
     # one walk for the container's look-alikes and the <h1>s; their numbering keeps the document order
     walk = list(tree.iter(container.tag, "h1"))
@@ -241,7 +275,7 @@ def _add_split_body(tree: Any, lines: list[str]) -> list[str]:
 _SEPARATORS = (" | ", " - ", " – ", " — ", " :: ", " · ", " // ")
 
 
-def _headline_forms(doc: Document | None, tree: Any) -> set[str]:
+def _headline_forms(doc: Document | None, tree: Any, h1s: list[Any] | None = None) -> set[str]:
     forms: set[str] = set()
     title = (doc.title if doc is not None else None) or ""
     if title:
@@ -251,7 +285,8 @@ def _headline_forms(doc: Document | None, tree: Any) -> set[str]:
             if len(parts) > 1:
                 forms.add(_norm(sep.join(parts[:-1])))
                 forms.add(_norm(parts[0]))
-    h1 = tree.find(".//h1")
+    # the first <h1> below `tree` (`h1s`: the document's, when already listed)
+    h1 = tree.find(".//h1") if h1s is None else next((h for h in h1s if h is not tree), None)
     if h1 is not None:
         forms.add(_norm("".join(h1.itertext())))
     forms.discard("")
@@ -467,6 +502,23 @@ def _clean_lines(lines: list[str], headline_forms: set[str]) -> list[str]:
 _INVALID_XML_CHARS = tuple(chr(c) for c in range(0x20) if chr(c) not in "\t\n\r") + ("\ufffe", "\uffff")
 
 
+# trafilatura's parser settings (trafilatura.utils.HTML_PARSER: its extraction depends on them), with lxml.html's
+# element classes picked in C: lxml.html's own choice is a Python call for every element object made, thousands a
+# page (trafilatura's copies of the tree keep the parser), and the only other classes it picks are for form fields
+# (form, input, select, textarea, label), whose extra methods neither trafilatura nor this package uses
+_PARSER = lxml.html.HTMLParser(
+    collect_ids=False, default_doctype=False, encoding="utf-8", remove_comments=True, remove_pis=True
+)
+_PARSER.set_element_class_lookup(
+    etree.ElementDefaultClassLookup(
+        element=lxml.html.HtmlElement,
+        comment=lxml.html.HtmlComment,
+        pi=lxml.html.HtmlProcessingInstruction,
+        entity=lxml.html.HtmlEntity,
+    )
+)
+
+
 def parse_html(html: str) -> Any:
     """The page as an lxml.html tree, parsed the way trafilatura parses (its extraction depends on it);
     None when there is no HTML to parse."""
@@ -489,7 +541,7 @@ def _load_valid_html(html: str) -> Any:
             break
     tree, fallback = None, False
     try:
-        tree = lxml.html.fromstring(html, parser=HTML_PARSER)
+        tree = lxml.html.fromstring(html, parser=_PARSER)
     except ValueError:  # "Unicode strings with encoding declaration are not supported"
         tree, fallback = fromstring_bytes(html), True
     except Exception as exc:  # as load_html: any other parser error means "try the bytes"
@@ -501,11 +553,14 @@ def _load_valid_html(html: str) -> Any:
     return tree
 
 
-def extract_article(html: str, url: str | None = None, tree: Any = None) -> Extracted:
+def extract_article(
+    html: str, url: str | None = None, tree: Any = None, elements: dict[str, list[Any]] | None = None
+) -> Extracted:
     """Extract the main text of an article page and trafilatura's metadata for it.
 
     `tree`, when given, is the page already parsed with lxml.html (the cleaner parses once for every step);
     embedded posts in it are unwrapped in place, nothing else is changed (trafilatura works on copies).
+    `elements` is `page_elements(tree)`, when the caller has it; it is brought up to date if the tree changes.
     """
     if tree is None:
         try:
@@ -515,7 +570,11 @@ def extract_article(html: str, url: str | None = None, tree: Any = None) -> Extr
             tree = None
     if tree is None:
         return Extracted("", None)
-    _unwrap_embedded_posts(tree)
+    if elements is None:
+        elements = page_elements(tree)
+    if _unwrap_embedded_posts(tree, elements["blockquote"]):
+        elements.update(page_elements(tree))
+    root = tree.getroottree().getroot()
 
     doc = _bare(tree, url, fast=True, with_metadata=True)
     lines = _lines(doc.text if doc is not None else None)
@@ -532,6 +591,7 @@ def extract_article(html: str, url: str | None = None, tree: Any = None) -> Extr
     if not full_cascade:
         precise = _bare(tree, url, fast=True, favor_precision=True)
         lines = _merge_with_precision(lines, _lines(precise.text if precise is not None else None))
-    lines = _add_split_body(tree, lines)
-    lines = _clean_lines(lines, _headline_forms(doc, tree))
+    # below a fragment's top element, the document's <p>s and <h1>s are not the tree's
+    lines = _add_split_body(tree, lines, elements["p"] if tree is root else None)
+    lines = _clean_lines(lines, _headline_forms(doc, tree, elements["h1"] if tree is root else None))
     return Extracted("\n".join(lines), doc)

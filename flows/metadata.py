@@ -681,11 +681,16 @@ class _JsonLd:
 # ------------------------------------------------------------------------------------------------- the page
 
 
+_PAGE_TAGS = ("script", "meta", "title", "a")
+
+
 class _Page:
     """One page's signals, read once: meta tags, JSON-LD, site names, and (once the headline element is known)
     the elements around the headline."""
 
-    def __init__(self, tree: Any, url: str | None, document: Any | None) -> None:
+    def __init__(
+        self, tree: Any, url: str | None, document: Any | None, elements: dict[str, list[Any]] | None = None
+    ) -> None:
         self.tree = tree
         self.url = url or getattr(document, "url", None)
         self.document = document
@@ -695,14 +700,18 @@ class _Page:
         self.month_first = lang.startswith("en")  # "11/05/2019" is November 5 on an English (US) page
         self.meta: dict[str, list[str]] = {}
         self.itemprop_meta: list[tuple[str, str, Any]] = []
-        # one walk of the whole document for its <script>, <meta>, <title> and <a> elements (a walk each cost more);
-        # `tree` is the document's root but for a fragment, where <meta> and <title> are looked for below it only
+        # the document's <script>, <meta>, <title> and <a> elements by tag, from one walk (a walk each cost more), or
+        # from the caller's; `tree` is the document's root but for a fragment, where <meta> and <title> are looked
+        # for below it only
         root = tree.getroottree().getroot()
-        walk = list(root.iter("script", "meta", "title", "a"))
-        self.scripts = [el for el in walk if el.tag == "script"]
-        self.author_links = [el for el in walk if el.tag == "a" and el.get("rel") == "author"]
-        self.titles = [el for el in walk if el.tag == "title"] if tree is root else list(tree.iter("title"))
-        for m in (el for el in walk if el.tag == "meta") if tree is root else tree.iter("meta"):
+        if elements is None:
+            elements = {tag: [] for tag in _PAGE_TAGS}
+            for el in root.iter(*_PAGE_TAGS):
+                elements[el.tag].append(el)
+        self.scripts = elements["script"]
+        self.author_links = [el for el in elements["a"] if el.get("rel") == "author"]
+        self.titles = elements["title"] if tree is root else list(tree.iter("title"))
+        for m in elements["meta"] if tree is root else tree.iter("meta"):
             content = (m.get("content") or "").strip()
             if not content:
                 continue
@@ -712,7 +721,7 @@ class _Page:
             elif m.get("itemprop"):
                 self.itemprop_meta.append((m.get("itemprop").strip().lower(), content, m))
         self.ld = _JsonLd(self.scripts, self.url)
-        self.first_title = next((el for el in walk if el.tag == "title" and not _in_svg(el)), None)
+        self.first_title = next((el for el in elements["title"] if not _in_svg(el)), None)
         self.site_names = self._site_names()
         self.site_keys = {_norm(s) for s in self.site_names if _norm(s)} | ({self.host} if self.host else set())
         self.headline_el: Any = None
@@ -1254,14 +1263,22 @@ def _site_name(page: _Page) -> str | None:
     return page.site_names[0] if page.site_names else None
 
 
-def extract_metadata(tree: Any, url: str | None, document: Any | None = None, local_day: bool = True) -> Metadata:
+def extract_metadata(
+    tree: Any,
+    url: str | None,
+    document: Any | None = None,
+    local_day: bool = True,
+    elements: dict[str, list[Any]] | None = None,
+) -> Metadata:
     """Title, people, wire credits, dates and site name of one page.
 
     `tree` is the page parsed with lxml.html (not modified here); `document` is trafilatura's
     `bare_extraction(..., with_metadata=True)` result, used only where the page itself says nothing.
     `local_day=False` skips `published_date` (the day in the page's own timezone), which costs a search of
-    the visible dateline when the page has a machine-readable date; `published_at` is the same either way."""
-    page = _Page(tree, url, document)
+    the visible dateline when the page has a machine-readable date; `published_at` is the same either way.
+    `elements`: the document's <script>, <meta>, <title> and <a> elements by tag in document order, when the
+    caller has listed them (flows.extraction.page_elements)."""
+    page = _Page(tree, url, document, elements)
     title = _title(page)  # first: it finds the headline element the byline and dateline are looked for near
     authors, credits = _people(page)
     published_at, published_date, modified_at = _dates(page, local_day)

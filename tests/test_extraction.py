@@ -6,8 +6,10 @@ surrounded by the furniture news sites add to it, some of it inside the body whe
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
+import lxml.html
 import pytest
 from lxml import etree
 from trafilatura.utils import load_html
@@ -236,3 +238,14 @@ def test_parse_html_is_trafilaturas_load_html(html: str) -> None:
         return None if tree is None else etree.tostring(tree, encoding="unicode")
 
     assert serialised(parse_html(html)) == serialised(load_html(html))
+
+
+def test_parse_html_elements_are_lxml_html_elements() -> None:
+    """parse_html picks element classes without lxml.html's per-element Python lookup: every element, form fields
+    too, is still an HtmlElement (text_content, drop_tree: trafilatura calls them), and its copies keep that."""
+    tree = parse_html(
+        "<html><body><form><label>a</label><input value='x'><select></select></form><p>b</p></body></html>"
+    )
+    assert all(isinstance(el, lxml.html.HtmlElement) for el in tree.iter())
+    assert all(isinstance(el, lxml.html.HtmlElement) for el in copy.copy(tree).iter())
+    assert tree.text_content() == "ab"
