@@ -70,14 +70,18 @@ def new_run_id(now: datetime) -> str:
     return now.strftime("%Y%m%dT%H%M%SZ-") + secrets.token_hex(3)
 
 
+def crawl_budget_s(cfg: Config) -> float:
+    """How long the crawler may run before it is asked to stop."""
+    # every page is bounded by its own timeout; hosts are crawled in parallel, so the slowest source sets
+    # the pace (its pages times the delay) and the whole crawl is bounded by this
+    return 600.0 + cfg.crawl.max_pages_per_source * max(cfg.crawl.download_delay, 0.05) * 3
+
+
 @task(name="crawl", cache_policy=NO_CACHE)
 def crawl_stage(cfg: Config, sources: tuple[Source, ...], run_id: str, run_dir: Path, state: list[dict]) -> int:
     topic = relevance.load_topic(cfg.topic.file, scopes=cfg.topic.scopes)
     plan = write_plan(cfg, sources, run_id, run_dir, state, topic.title_screen)
-    # every page is bounded by its own timeout; hosts are crawled in parallel, so the slowest source sets
-    # the pace (its pages times the delay) and the whole crawl is bounded by this
-    budget = 600.0 + cfg.crawl.max_pages_per_source * max(cfg.crawl.download_delay, 0.05) * 3
-    code = run_crawler(plan, run_dir / "crawl.log", timeout_s=budget)
+    code = run_crawler(plan, run_dir / "crawl.log", timeout_s=crawl_budget_s(cfg))
     if code != 0:
         log.warning("crawler exited with status %s (see %s)", code, run_dir / "crawl.log")
     return code
