@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger
+from prefect.schedules import Cron, Interval
 
 from flows.config import Config, load_config
 from flows.pipeline import crawl_budget_s, pipeline_flow
@@ -56,10 +57,11 @@ def serve_forever(spec: dict[str, Any]) -> None:
     deployment does not pile up runs while nothing serves it (a restart re-creates its schedule).
     """
     parameters = {"config_path": spec["config"], "db_path": spec.get("db")}
+    # cron in UTC whatever the machine's zone, as every time the project stores
+    schedule = Cron(spec["cron"], timezone="UTC") if spec.get("cron") else Interval(spec["interval"])
     scheduled_run.serve(
         name=DEPLOYMENT_NAME,
-        cron=spec.get("cron"),
-        interval=spec.get("interval"),
+        schedule=schedule,
         parameters=parameters,
         limit=1,
         paused=False,

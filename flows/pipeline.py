@@ -371,7 +371,12 @@ def pipeline_flow(cfg: Config, source_keys: list[str] | None = None, db_path: Pa
         scores = relevance_stage(cfg, cleaned)
         stats = read_stats(run_dir)
         return dedup_load_stage(cfg, db_path, run_id, keys, records, cleaned, scores, stats, started, code)
-    except Exception as exc:
+    except BaseException as exc:
+        # a run timeout, a cancellation or a signal reaches the stage in progress as a BaseException
+        # (CancelledError, TerminationSignal, KeyboardInterrupt): the run is recorded as failed all the same
+        message = f"{type(exc).__name__}: {exc}"
+        if not isinstance(exc, Exception):
+            message = f"stopped by a run timeout, a cancellation or a signal ({type(exc).__name__})"
         with connection(db_path) as con:
-            fail_run(con, run_id, datetime.now(UTC), f"{type(exc).__name__}: {exc}")
+            fail_run(con, run_id, datetime.now(UTC), message)
         raise

@@ -129,7 +129,7 @@ def stop_group(proc: subprocess.Popen[bytes], grace_s: float, name: str) -> None
             log.warning("%s did not stop within %.0f s; killing it", name, grace_s)
     _signal_group(proc, signal.SIGKILL)
     proc.wait()
-    log.info("%s stopped in %.1f s", name, time.monotonic() - started)
+    log.warning("%s stopped in %.1f s", name, time.monotonic() - started)
 
 
 def _tail(path: Path, lines: int = 15) -> str:

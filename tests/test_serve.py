@@ -12,6 +12,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +92,14 @@ def _finished_runs(db: Path) -> list[tuple[str, str]]:
         return []
 
 
+def _runs_since(db: Path, since: datetime, status: str) -> list[str]:
+    with connection(db, read_only=True, wait_s=20) as con:
+        rows = con.execute(
+            "SELECT run_id FROM crawl_runs WHERE started_at > ? AND status = ? ORDER BY run_id", [since, status]
+        ).fetchall()
+    return [r[0] for r in rows]
+
+
 def _api(url: str, body: dict | None = None, missing_ok: bool = False) -> Any:
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
@@ -104,7 +113,11 @@ def _api(url: str, body: dict | None = None, missing_ok: bool = False) -> Any:
 
 
 def _rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:  # it ended meanwhile
+        return 0.0
+    for line in status.splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
@@ -155,14 +168,29 @@ def test_serve_runs_on_schedule_shows_runs_in_prefect_and_stops_cleanly(sample_w
         assert deployment["parameters"]["config_path"] == str(config.resolve())
         assert all(r["auto_scheduled"] for r in runs)  # fired by the schedule, not started by hand
         rss = _rss_mb(server_pid)
+
+        # the config is read at every run: a slow crawl from the next run on, so that SIGTERM meets one
+        edited = datetime.now(UTC)
+        config.write_text(config.read_text().replace("download_delay = 0", "download_delay = 3"))
+        while not (running := _runs_since(db, edited, "running")):
+            assert time.monotonic() < deadline + 120, f"no run started after the edit:\n{log.read_text()}"
+            assert proc.poll() is None, f"serve exited with {proc.returncode}:\n{log.read_text()}"
+            time.sleep(1)
+        time.sleep(3)  # into its crawl
         tree = _marked_processes(marker)
-        assert server_pid in tree and len(tree) >= 3  # serve, its server, its runner (and maybe a run)
+        assert server_pid in tree and len(tree) >= 5  # serve, server, runner, the flow run, its crawler
+        tree_rss = sum(_rss_mb(pid) for pid in tree)
     except BaseException:
         proc.kill()
         raise
     took = _stop(proc, signal.SIGTERM, marker)
-    print(f"\nPrefect server: ready in {start_s:.1f} s, RSS {rss:.0f} MB; serve stopped in {took:.1f} s")
+    print(
+        f"\nPrefect server: ready in {start_s:.1f} s, RSS {rss:.0f} MB; during a run {len(tree)} processes, "
+        f"{tree_rss:.0f} MB in all; serve stopped in {took:.1f} s mid-run"
+    )
     assert "received SIGTERM" in log.read_text()
+    # the run cut short is recorded as failed (flows.pipeline), not left 'running'
+    assert _runs_since(db, edited, "failed") == running
 
 
 def test_sigint_while_the_server_starts_ends_everything(sample_web, tmp_path: Path) -> None:
@@ -205,3 +233,36 @@ def test_a_server_that_never_answers_is_stopped_and_reported(tmp_path: Path) -> 
 def test_the_schedule_is_checked_before_anything_starts(args: list[str], message: str) -> None:
     result = CliRunner().invoke(cli, ["serve", *args])
     assert result.exit_code == 2 and message in result.output
+
+
+def test_a_run_that_passes_its_timeout_is_failed_and_its_crawler_stopped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The scheduled flow bounds each run (flows.deployment.run_timeout_s): a hung crawl does not hold the
+    schedule forever. Here a page that answers after 30 s meets a 4 s run timeout."""
+    from conftest import Site, article, rss
+
+    from flows import deployment
+    from flows.demo_site import serve_sample_site
+
+    site = Site(tmp_path / "site")
+    site.put("story.html", article("Asylum hearings resume at the border"))
+    site.route("/story.html", delay=30)
+    with serve_sample_site(site.root, first_port=site.port) as web:
+        base = web.bases["o"]
+        site.put("feed.xml", rss(f"{base}/story.html"))
+        config = tmp_path / "borderwatch.toml"
+        config.write_text(
+            f'[storage]\ndb = "{tmp_path / "bw.duckdb"}"\nraw_dir = "{tmp_path / "raw"}"\n'
+            '[crawl]\ndownload_delay = 0\ndownload_timeout = 60\nallow_private_hosts = ["127.0.0.1"]\n'
+            f'[[sources]]\nkey = "o"\nname = "O"\nlanguage = "en"\nfeeds = ["{base}/feed.xml"]\n'
+        )
+        monkeypatch.setattr(deployment, "run_timeout_s", lambda cfg: 4.0)
+        with pytest.raises(Exception, match="(?i)timeout|timed out"):
+            deployment.scheduled_run(str(config))
+    with connection(tmp_path / "bw.duckdb", read_only=True) as con:
+        status, message, took = con.execute(
+            "SELECT status, message, epoch(finished_at - started_at) FROM crawl_runs"
+        ).fetchone()
+    assert status == "failed" and "run timeout" in message
+    assert took < 15  # the crawler, waiting for its 30 s page, was stopped
