@@ -29,7 +29,7 @@ STOP_BOUND_S = RUNNER_GRACE_S + SERVER_GRACE_S + 10
 LOCAL = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
-def _start_serve(tmp_path: Path, config: Path, *args: str) -> tuple[subprocess.Popen, Path, str]:
+def _start_serve(tmp_path: Path, config: Path, *args: str, **extra_env: str) -> tuple[subprocess.Popen, Path, str]:
     """`borderwatch serve` as a real process, with its own Prefect home (the marker its descendants carry)."""
     home = tmp_path / "prefect-home"
     env = {k: v for k, v in os.environ.items() if k not in ("PREFECT_API_URL", "PREFECT_UI_ENABLED")}
@@ -38,6 +38,7 @@ def _start_serve(tmp_path: Path, config: Path, *args: str) -> tuple[subprocess.P
         PREFECT_HOME=str(home),
         PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH", "")])),
         PREFECT_RUNNER_POLL_FREQUENCY="2",  # the runner's check for due runs (10 s by default)
+        **extra_env,
     )
     log = tmp_path / "serve.log"
     with open(log, "wb") as out:
@@ -191,6 +192,37 @@ def test_serve_runs_on_schedule_shows_runs_in_prefect_and_stops_cleanly(sample_w
     assert "received SIGTERM" in log.read_text()
     # the run cut short is recorded as failed (flows.pipeline), not left 'running'
     assert _runs_since(db, edited, "failed") == running
+
+
+def test_with_prefect_api_url_it_serves_there_and_leaves_that_server_running(sample_web, tmp_path: Path) -> None:
+    shared = LocalServer(tmp_path / "shared-server", ui=False)  # stands for a shared server
+    shared.start()
+    try:
+        config = write_sample_config(sample_web, tmp_path / "data")
+        proc, log, marker = _start_serve(tmp_path, config, "--interval", "5", PREFECT_API_URL=shared.api_url)
+        try:
+            _wait_for_line(proc, log, re.escape(f"using the Prefect server at {shared.api_url}"), 60)
+            deadline = time.monotonic() + 180
+            runs: list = []
+            while not runs:
+                assert time.monotonic() < deadline, f"no completed run in 180 s:\n{log.read_text()}"
+                assert proc.poll() is None, f"serve exited with {proc.returncode}:\n{log.read_text()}"
+                time.sleep(2)
+                completed = {
+                    "deployments": {"name": {"any_": [DEPLOYMENT_NAME]}},
+                    "flow_runs": {"state": {"type": {"any_": ["COMPLETED"]}}},
+                }
+                runs = _api(f"{shared.api_url}/flow_runs/filter", completed)
+            assert not (tmp_path / "prefect-home" / "server").exists()  # it started no server of its own
+        except BaseException:
+            proc.kill()
+            raise
+        _stop(proc, signal.SIGTERM, marker)
+        assert shared.proc is not None and shared.proc.poll() is None
+        deployment = _api(f"{shared.api_url}/deployments/name/{FLOW_NAME}/{DEPLOYMENT_NAME}")
+        assert deployment["paused"]  # nothing serves it now: its schedule makes no runs meanwhile
+    finally:
+        shared.stop()
 
 
 def test_sigint_while_the_server_starts_ends_everything(sample_web, tmp_path: Path) -> None:
