@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import signal
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -79,7 +83,27 @@ class _DropCapacityNotes(logging.Filter):
         return "at capacity" not in record.getMessage()
 
 
+def _end_with_supervisor(grace_s: float = 10.0, poll_s: float = 1.0) -> None:
+    """If the supervisor dies without stopping this runner (SIGKILL, out of memory), end the runner's process
+    group (this process, a run in progress, its crawler): SIGTERM, then SIGKILL after `grace_s`. Prefect's own
+    SIGTERM path is not enough then: it pauses the schedule through a server that is going away too, and
+    had not ended a minute later when measured."""
+    if os.getpgid(0) != os.getpid():
+        return  # not started by flows.serve in a group of its own: the group is not ours to end
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(poll_s)
+        os.killpg(0, signal.SIGTERM)
+        time.sleep(grace_s)
+        os.killpg(0, signal.SIGKILL)
+
+    threading.Thread(target=watch, name="supervisor-watch", daemon=True).start()
+
+
 def main() -> None:
     """Entry point of the runner process: `python -c "from flows.deployment import main; main()" SPEC_JSON`."""
     logging.getLogger("prefect.runner").addFilter(_DropCapacityNotes())
+    _end_with_supervisor()
     serve_forever(json.loads(sys.argv[1]))

@@ -80,18 +80,21 @@ def api_healthy(api_url: str, timeout_s: float = 2.0) -> bool:
         return False
 
 
-def _die_with_parent() -> None:
-    """In the child, before exec (Linux): SIGTERM it when this supervisor dies, even by SIGKILL, so a
-    server or runner is never left behind by a supervisor that could not clean up."""
-    if sys.platform.startswith("linux"):
-        import ctypes
+def _die_with_parent() -> Callable[[], None] | None:
+    """For the child, before exec (Linux): be sent SIGTERM when this supervisor dies, even by SIGKILL, so a
+    server or runner is never left behind by a supervisor that could not clean up. The C function is looked
+    up here, in the parent: between fork and exec the child only calls it."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
 
-        PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
+    return lambda: prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
 
 
 def _start_group(cmd: list[str], env: dict[str, str], log_path: Path | None = None) -> subprocess.Popen[bytes]:
-    out = open(log_path, "ab") if log_path else None  # noqa: SIM115 - the child owns it; closed below
+    out = open(log_path, "ab") if log_path else None  # the child keeps its own copy; ours is closed below
     try:
         return subprocess.Popen(
             cmd,
@@ -100,7 +103,7 @@ def _start_group(cmd: list[str], env: dict[str, str], log_path: Path | None = No
             stdout=out,
             stderr=subprocess.STDOUT if out else None,
             start_new_session=True,  # its own process group: one killpg reaches all its descendants
-            preexec_fn=_die_with_parent,  # safe: this process starts no threads
+            preexec_fn=_die_with_parent(),
         )
     finally:
         if out:

@@ -238,6 +238,22 @@ def test_sigint_while_the_server_starts_ends_everything(sample_web, tmp_path: Pa
     assert "Prefect server ready" not in log.read_text()
 
 
+def test_a_killed_serve_takes_its_server_and_runner_with_it(sample_web, tmp_path: Path) -> None:
+    """SIGKILL leaves serve no chance to clean up: its children are told by the kernel (PR_SET_PDEATHSIG)."""
+    config = write_sample_config(sample_web, tmp_path / "data")
+    proc, log, marker = _start_serve(tmp_path, config, "--cron", "0 * * * *")
+    try:
+        _wait_for_line(proc, log, r"serving deployment", 200)
+        assert len(_marked_processes(marker)) >= 3
+    finally:
+        proc.kill()
+        proc.wait()
+    deadline = time.monotonic() + 30  # the server stops in seconds, the runner within its 10 s grace
+    while _marked_processes(marker) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert _marked_processes(marker) == []
+
+
 def test_a_server_that_exits_at_once_is_a_clear_error(tmp_path: Path) -> None:
     server = LocalServer(tmp_path, command=[sys.executable, "-c", "print('port is taken'); raise SystemExit(3)"])
     with pytest.raises(ServeError, match=r"exited with status 3 before it was ready[\s\S]*port is taken"):
