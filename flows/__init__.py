@@ -14,5 +14,7 @@ PREFECT_DEFAULTS = {
     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "60",
     "PREFECT_UI_ENABLED": "false",
 }
+# which of them the user set: `borderwatch serve` picks other values for its own server and runner otherwise
+PREFECT_EXPLICIT = frozenset(key for key in PREFECT_DEFAULTS if key in os.environ)
 for _key, _value in PREFECT_DEFAULTS.items():
     os.environ.setdefault(_key, _value)

@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from flows.config import ConfigError, load_config
+from flows.config import DEFAULT_CONFIG, ConfigError, load_config
 from flows.run_lock import RunLocked
 
 log = logging.getLogger("borderwatch")
@@ -294,6 +294,40 @@ def rescore(config_path: Path | None, db: Path | None) -> None:
         click.echo(str(exc), err=True)
         sys.exit(EXIT_LOCKED)
     click.echo(", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items()))
+
+
+@cli.command()
+@click.option("--cron", default=None, help="Cron schedule, e.g. '0 * * * *' (hourly, in UTC).")
+@click.option("--interval", type=float, default=None, help="Or: a run every this many seconds.")
+@config_option
+@db_option
+def serve(cron: str | None, interval: float | None, config_path: Path | None, db: Path | None) -> None:
+    """Run the pipeline on a schedule as a Prefect deployment, until stopped (SIGTERM or Ctrl-C).
+
+    Without PREFECT_API_URL, starts and supervises a local Prefect server on 127.0.0.1 (its UI shows
+    the runs); with it, uses that server. One run at a time. See "Scheduled runs" in the README.
+
+    \b
+    Example:
+        borderwatch serve --cron "0 * * * *" --config borderwatch.toml
+        borderwatch serve --interval 3600
+    """
+    from flows.serve import Schedule, ServeError
+    from flows.serve import serve as run_serve
+
+    try:
+        schedule = Schedule(cron=cron, interval=interval)
+    except ServeError as exc:
+        raise click.UsageError(str(exc)) from exc
+    path = config_path or DEFAULT_CONFIG
+    cfg = _load(path)  # a bad config fails here, not at the first scheduled run
+    db_path = db or cfg.storage.db
+    _prefect_home(db_path)
+    try:
+        code = run_serve(path, db, schedule, Path(os.environ["PREFECT_HOME"]))
+    except ServeError as exc:
+        raise click.ClickException(str(exc)) from exc
+    sys.exit(code)
 
 
 @cli.command()

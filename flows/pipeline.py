@@ -82,15 +82,19 @@ RELEVANCE_TIMEOUT_S = 3600
 LOAD_TIMEOUT_S = 3600
 
 
+def crawl_budget_s(cfg: Config) -> float:
+    """How long the crawler may run before it is asked to stop."""
+    # every page is bounded by its own timeout; hosts are crawled in parallel, so the slowest source sets
+    # the pace (its pages times the delay) and the whole crawl is bounded by this
+    return 600.0 + cfg.crawl.max_pages_per_source * max(cfg.crawl.download_delay, 0.05) * 3
+
+
 @task(name="crawl", cache_policy=NO_CACHE)
 def crawl_stage(cfg: Config, sources: tuple[Source, ...], run_id: str, run_dir: Path, state: list[dict]) -> int:
     topic = relevance.load_topic(cfg.topic.file, scopes=cfg.topic.scopes)
     plan = write_plan(cfg, sources, run_id, run_dir, state, topic.title_screen)
-    # every page is bounded by its own timeout; hosts are crawled in parallel, so the slowest source sets
-    # the pace (its pages times the delay) and the whole crawl is bounded by this
-    budget = 600.0 + cfg.crawl.max_pages_per_source * max(cfg.crawl.download_delay, 0.05) * 3
     shared = bool(cfg.crawl.frontier)
-    code = run_crawlers(plan, run_dir, timeout_s=budget, processes=cfg.crawl.processes, shared=shared)
+    code = run_crawlers(plan, run_dir, timeout_s=crawl_budget_s(cfg), processes=cfg.crawl.processes, shared=shared)
     if code != 0:
         logs = run_dir / ("crawl-w*.log" if shared else "crawl.log")
         log.warning("crawler exited with status %s (see %s)", code, logs)
@@ -427,8 +431,12 @@ def _run(
         scores = relevance_stage(cfg, cleaned)
         stats = read_stats(run_dir)
         return dedup_load_stage(cfg, db_path, run_id, keys, records, cleaned, scores, stats, started, code)
-    except Exception as exc:
+    except BaseException as exc:
+        # a run timeout, a cancellation or a signal reaches the stage in progress as a BaseException
+        # (CancelledError, TerminationSignal, KeyboardInterrupt): the run is recorded as failed all the same
         message = f"{type(exc).__name__}: {exc}"
+        if not isinstance(exc, Exception):
+            message = f"stopped by a run timeout, a cancellation or a signal ({type(exc).__name__})"
         try:
             with connection(db_path) as con:
                 fail_run(con, run_id, datetime.now(UTC), message)
