@@ -895,6 +895,7 @@ def bottleneck(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
         }
     )
     o = out
+    ceilings = [c for c in (o["crawler_ceiling_pages_per_h_measured"], o["crawler_ceiling_pages_per_h_one_core"]) if c]
     out["summary"] = (
         f"Politeness on, one source yields ~{per_source} pages/h (bounded by its delay), so a run's crawl rate grows "
         f"with the number of sources. After the crawl, each article page costs {1000 * post:.0f} ms of wall time "
@@ -902,9 +903,9 @@ def bottleneck(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
         f"{o['slowest_stage_off']}), so past ~{o['sources_where_processing_passes_crawl']} sources a run spends "
         f"longer processing than crawling, and the pipeline tends to ~{o['pipeline_ceiling_pages_per_h']} pages/h "
         f"(~{o['pipeline_ceiling_articles_per_h']} articles/h at this site's on-topic share) on this machine. The "
-        f"crawler, one process at {crawler_ms} ms CPU per page, tops out near "
-        f"{o['crawler_ceiling_pages_per_h_measured']}-{o['crawler_ceiling_pages_per_h_one_core']} pages/h (measured "
-        f"on loopback - one core), i.e. ~{o['sources_to_saturate_crawler']} polite sources. Every run also pays "
+        f"crawler, one process at {crawler_ms} ms CPU per page, tops out near {min(ceilings)}-{max(ceilings)} "
+        f"pages/h (fetch rate measured on loopback; one core over its CPU per page), i.e. "
+        f"~{o['sources_to_saturate_crawler']} polite sources. Every run also pays "
         f"~{o['fixed_overhead_per_run_s']} s of fixed cost (interpreter and imports, Prefect's server, Scrapy start)."
     )
     return out
