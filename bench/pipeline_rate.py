@@ -19,30 +19,39 @@ subprocess:
   off: download_delay 0, concurrency_per_host 16 (AutoThrottle off, as the crawler does for delay 0), robots obeyed
   on:  the shipped defaults of flows/config.py CrawlConfig: download_delay 1.0 s (randomised 0.5-1.5x by Scrapy),
        concurrency_per_host 2, AutoThrottle on (its start delay is the download delay), robots obeyed
-Both set max_pages_per_source above the outlet size and allow_private_hosts = ["127.0.0.1"]; nothing else
-differs from the defaults. One Prefect home serves both runs and is set up first (`prefect_setup_s`, not
-counted), as a scheduled deployment's would be.
+Both set max_pages_per_source above the outlet size and allow_private_hosts to the outlets' loopback addresses;
+nothing else differs from the defaults. One Prefect home serves both runs and is set up first (`prefect_setup_s`,
+not counted), as a scheduled deployment's would be.
 
 What is measured, per mode:
 - pages fetched, article pages, outcomes and articles stored (from the run's DuckDB); wire clusters found
-  against the number the site was built with (a check that dedup did its job, not a figure of speed);
+  against the number the site was built with (`site.expected`: a check that the site made dedup and relevance
+  do their work, not a figure of speed);
 - wall time of the CLI process, and articles/hour over it;
-- stage wall times, read from the flow run's Prefect task runs (crawl / clean / relevance / dedup-and-load, their
-  start and end times in the Prefect home's database) — not timed by this script; `overhead_s` is the CLI wall
-  time outside the four stages (interpreter and imports, Prefect's ephemeral server, the run lock, start_run);
-- the crawl's fetch span (first to last fetch, from the ledger) and per-source crawl time (source_runs.crawl_s);
-- CPU time and peak RSS per process: a sitecustomize.py put on PYTHONPATH for the CLI and inherited by every
-  Python process it starts writes getrusage(RUSAGE_SELF) at exit: the flow process (the CLI), the crawler
-  process, the cleaning pool's workers, and anything else (Prefect's server: `other`). `unaccounted_cpu_s` is
-  what this script's RUSAGE_CHILDREN saw beyond those (a process that did not exit through atexit).
+- stage wall times, read from the flow run's Prefect task runs (crawl / clean / relevance / dedup-and-load: their
+  start and end times in the Prefect home's database), not timed by this script; `outside_flow_run_s` is the CLI
+  wall time outside the flow run (interpreter and imports, starting and stopping Prefect's ephemeral server),
+  `in_flow_run_outside_stages_s` the flow run's time between stages (run lock, start_run, reading the ledger);
+- the crawl's fetch span (first to last fetch, from the ledger), so `crawler_startup_and_close_s` is the rest
+  of the crawl stage, and the median per-source rate from source_runs.crawl_s;
+- CPU time and peak RSS per process: a sitecustomize.py put on PYTHONPATH for the CLI, and so inherited by every
+  Python process it starts, writes getrusage(RUSAGE_SELF) at exit: `flow` (the CLI process), `crawler`,
+  `clean_pool` (spawned workers), `other` (multiprocessing's resource tracker). Prefect's ephemeral server
+  leaves no record (it is stopped with SIGTERM, which uvicorn re-raises): `prefect_server_by_difference` is the
+  flow process's children's CPU less the recorded children. `unaccounted_cpu_s` is what this script's
+  RUSAGE_CHILDREN saw beyond all that (not attributed; about 1 s a run in development).
 
-`bottleneck` derives where scaling stops, from these figures: with politeness on, a source gets at most
-`polite_pages_per_h_per_source` (its delay); the crawler is one process, so it tops out at one core
-(`crawler_ceiling_pages_per_h`, from its CPU ms per page with politeness off), reached at
-`sources_to_saturate_crawler` sources; the stages after the crawl (clean on a pool of all cores, relevance,
-dedup+load) run after it, so per page they add `post_crawl_s_per_page` of wall time and, once there are more
-than `sources_where_processing_passes_crawl` sources, a run spends longer processing than crawling.
-`pipeline_ceiling_*_per_h` is politeness off without the fixed per-run overhead: the rate a large run tends to.
+`bottleneck` derives where scaling stops, from these figures: with politeness on, a source yields at most
+`polite_pages_per_h_per_source` (its delay; measured in mode on). The crawler is one process: it tops out at
+`crawler_ceiling_pages_per_h_measured` (its fetch rate with politeness off, loopback) or
+`crawler_ceiling_pages_per_h_one_core` (one core over its CPU ms per page), whichever is lower, reached at
+`sources_to_saturate_crawler` polite sources. The stages after the crawl (clean on a pool of all cores,
+relevance, dedup+load) run after it and cost `post_crawl_s_per_page` of wall time per article page
+(`ms_per_page_off` per stage), so past `sources_where_processing_passes_crawl` sources a run spends longer
+processing than crawling; `pipeline_ceiling_*_per_h` is the politeness-off rate without the fixed per-run cost
+(`fixed_overhead_per_run_s`: CLI wall less fetch span and post-crawl stages), the rate a large run tends to.
+Per-page stage times include each stage's own fixed costs (worker pool start, topic load, database open), so
+they shrink as runs grow: use a full-size run for the figures. `summary` puts this in words.
 
 Usage (from the repository root):
   PYTHONPATH=. .venv/bin/python bench/pipeline_rate.py [--outlets 4] [--pages-per-outlet 250]
