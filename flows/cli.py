@@ -98,10 +98,10 @@ def _print_rows(columns: list[str], rows: list[tuple[Any, ...]], fmt: str) -> No
 
 def _run_pipeline(cfg: Any, sources: list[str] | None, db: Path) -> int:
     _prefect_home(db)
-    from flows.pipeline import pipeline_flow  # imports Prefect: only after its settings are in place
+    from flows.pipeline import run_pipeline  # imports Prefect: only after its settings are in place
 
     try:
-        summary = pipeline_flow(cfg, sources, db)
+        summary = run_pipeline(cfg, sources, db)
     except Exception as exc:  # the run is recorded as failed in crawl_runs; say why without a traceback
         log.info("run failed", exc_info=True)
         click.echo(f"run failed: {type(exc).__name__}: {exc} (rerun with -v for details)", err=True)

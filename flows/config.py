@@ -59,6 +59,18 @@ class TopicConfig:
     scopes: tuple[str, ...] = ()
 
 
+TASK_RUNNERS = ("default", "dask")
+DASK_SCHEMES = ("tcp", "tls", "ws", "wss", "ucx")  # what a Dask scheduler listens on
+_HOST_PORT = re.compile(r"(\[[0-9a-fA-F:.]+\]|[^\s:/\[\]]+)(:\d{1,5})?")
+
+
+@dataclass(frozen=True)
+class ProcessingConfig:
+    task_runner: str = "default"  # default = this process (cleaning in a process pool); dask = a Dask cluster
+    dask_address: str = ""  # "" = a LocalCluster on 127.0.0.1 for the run; else a running scheduler's address
+    dask_workers: int = 0  # worker processes of that LocalCluster; 0 = one per core
+
+
 SOURCE_TYPES = ("news", "gdelt")
 
 
@@ -88,6 +100,7 @@ class Config:
     crawl: CrawlConfig = field(default_factory=CrawlConfig)
     clean: CleanConfig = field(default_factory=CleanConfig)
     topic: TopicConfig = field(default_factory=TopicConfig)
+    processing: ProcessingConfig = field(default_factory=ProcessingConfig)
     sources: tuple[Source, ...] = ()
 
     def select(self, keys: list[str] | None) -> tuple[Source, ...]:
@@ -198,9 +211,32 @@ def _source(path: Path, index: int, data: Any) -> Source:
     return src
 
 
+def _check_processing(path: Path, p: ProcessingConfig) -> None:
+    if p.task_runner not in TASK_RUNNERS:
+        raise ConfigError(
+            f"{path}: [processing] task_runner must be one of {', '.join(TASK_RUNNERS)}, got {p.task_runner!r}"
+        )
+    if not p.dask_address:
+        return
+    scheme, sep, rest = p.dask_address.partition("://")
+    if not sep:  # Dask reads a bare host:port as TCP
+        scheme, rest = "tcp", p.dask_address
+    if scheme not in DASK_SCHEMES or not _HOST_PORT.fullmatch(rest):
+        raise ConfigError(
+            f"{path}: [processing] dask_address must be a scheduler address like tcp://10.0.0.5:8786, "
+            f"got {p.dask_address!r}"
+        )
+
+
 def parse_config(data: dict[str, Any], path: Path) -> Config:
     """Validate an already-parsed TOML document."""
-    sections = {"storage": StorageConfig, "crawl": CrawlConfig, "clean": CleanConfig, "topic": TopicConfig}
+    sections = {
+        "storage": StorageConfig,
+        "crawl": CrawlConfig,
+        "clean": CleanConfig,
+        "topic": TopicConfig,
+        "processing": ProcessingConfig,
+    }
     unknown = sorted(set(data) - set(sections) - {"sources"})
     if unknown:
         raise ConfigError(f"{path}: unknown top-level key {unknown[0]!r}; allowed: {', '.join([*sections, 'sources'])}")
@@ -209,6 +245,7 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
         raise ConfigError(f"{path}: [topic] min_relevance must be between 0 and 1")
     if parts["crawl"].concurrency_per_host < 1:
         raise ConfigError(f"{path}: [crawl] concurrency_per_host must be at least 1")
+    _check_processing(path, parts["processing"])
     raw_sources = data.get("sources", [])
     if not isinstance(raw_sources, list):
         raise ConfigError(f"{path}: sources must be an array of tables ([[sources]])")

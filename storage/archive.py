@@ -161,3 +161,30 @@ def read_responses(run_dir: str | Path, offsets: set[int] | None = None) -> Iter
     path = Path(run_dir) / WARC_NAME
     if path.exists():
         yield from iter_warc(path, offsets)
+
+
+def read_responses_at(run_dir: str | Path, offsets: list[int]) -> Iterator[tuple[int, ArchivedResponse]]:
+    """``(offset, response)`` of the response records at `offsets` of a run's WARC file, each read by seeking to it
+    (every record is its own gzip member): a batch of a few pages does not decompress the whole file."""
+    path = Path(run_dir) / WARC_NAME
+    if not path.exists():
+        return
+    with open(path, "rb") as fh:
+        for offset in sorted(set(offsets)):
+            try:
+                fh.seek(offset)
+                rec = next(iter(ArchiveIterator(fh)), None)
+                if rec is None or rec.rec_type != "response":
+                    continue
+                http = rec.http_headers
+                yield (
+                    offset,
+                    ArchivedResponse(
+                        url=rec.rec_headers.get_header("WARC-Target-URI"),
+                        http_status=int(http.get_statuscode() or 0) if http else 0,
+                        headers={k.lower(): v for k, v in http.headers} if http else {},
+                        body=rec.content_stream().read(),
+                    ),
+                )
+            except Exception as exc:  # a damaged record is a missing page, as when streaming the whole file
+                log.warning("%s: no readable record at offset %d (%s)", path, offset, exc)
