@@ -2,9 +2,10 @@
 
 With ``[processing] task_runner = "dask"`` the flow runs on prefect-dask's ``DaskTaskRunner``. Cleaning (each
 worker reads its pages from the raw archive itself), relevance scoring and the MinHash signatures of dedup are
-submitted in batches, never one task per article: a task run costs milliseconds of Prefect API time. The crawl,
-every database lookup and the one load transaction stay in the flow's process. Each batch is a pure function of
-its input, so the database ends up the same as with the default runner.
+submitted in batches, never one task per article: submitting a task run costs the flow tens of milliseconds of
+Prefect bookkeeping (more on a busy machine). The crawl, every database lookup and the one load transaction stay
+in the flow's process. Each batch is a pure function of its input, so the database ends up the same as with the
+default runner.
 
 Only the dask runner imports this module (distributed alone takes about a second to import).
 """
@@ -46,8 +47,8 @@ from storage.archive import read_responses_at  # noqa: E402
 
 log = logging.getLogger("borderwatch.scale_out")
 
-# a submission costs the flow ~0.1 s of Prefect bookkeeping (its settings are serialised with every task), so fewer
-# batches than the default process pool's chunks; two per thread still keep a slow batch from holding up the run
+# a submission costs the flow up to ~0.1 s of Prefect bookkeeping (its settings are serialised with every task), so
+# fewer batches than the default process pool's chunks; two per thread still keep a slow batch from holding up the run
 CLEAN_TASKS_PER_THREAD = 2
 MIN_CLEAN_BATCH = 4
 MIN_SIGN_BATCH = 500  # signatures are fast numpy work: a batch of fewer texts costs more in task overhead
