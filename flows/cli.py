@@ -102,10 +102,10 @@ EXIT_LOCKED = 75  # EX_TEMPFAIL: another run holds the database; try again later
 
 def _run_pipeline(cfg: Any, sources: list[str] | None, db: Path, lock_wait: float = 0.0) -> int:
     _prefect_home(db)
-    from flows.pipeline import pipeline_flow  # imports Prefect: only after its settings are in place
+    from flows.pipeline import run_pipeline  # imports Prefect: only after its settings are in place
 
     try:
-        summary = pipeline_flow(cfg, sources, db, lock_wait)
+        summary = run_pipeline(cfg, sources, db, lock_wait)
     except RunLocked as exc:
         click.echo(str(exc), err=True)
         return EXIT_LOCKED

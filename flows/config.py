@@ -72,6 +72,18 @@ class AlertsConfig:
     retries: int = 3
 
 
+TASK_RUNNERS = ("default", "dask")
+DASK_SCHEMES = ("tcp", "tls", "ws", "wss", "ucx")  # what a Dask scheduler listens on
+_HOST_PORT = re.compile(r"(\[[0-9a-fA-F:.]+\]|[^\s:/\[\]]+)(:\d{1,5})?")
+
+
+@dataclass(frozen=True)
+class ProcessingConfig:
+    task_runner: str = "default"  # default = this process (cleaning in a process pool); dask = a Dask cluster
+    dask_address: str = ""  # "" = a LocalCluster on 127.0.0.1 for the run; else a running scheduler's address
+    dask_workers: int = 0  # worker processes of that LocalCluster; 0 = one per core
+
+
 SOURCE_TYPES = ("news", "gdelt")
 
 
@@ -102,6 +114,7 @@ class Config:
     clean: CleanConfig = field(default_factory=CleanConfig)
     topic: TopicConfig = field(default_factory=TopicConfig)
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
+    processing: ProcessingConfig = field(default_factory=ProcessingConfig)
     sources: tuple[Source, ...] = ()
 
     def select(self, keys: list[str] | None) -> tuple[Source, ...]:
@@ -224,6 +237,23 @@ def _source(path: Path, index: int, data: Any) -> Source:
     return src
 
 
+def _check_processing(path: Path, p: ProcessingConfig) -> None:
+    if p.task_runner not in TASK_RUNNERS:
+        raise ConfigError(
+            f"{path}: [processing] task_runner must be one of {', '.join(TASK_RUNNERS)}, got {p.task_runner!r}"
+        )
+    if not p.dask_address:
+        return
+    scheme, sep, rest = p.dask_address.partition("://")
+    if not sep:  # Dask reads a bare host:port as TCP
+        scheme, rest = "tcp", p.dask_address
+    if scheme not in DASK_SCHEMES or not _HOST_PORT.fullmatch(rest):
+        raise ConfigError(
+            f"{path}: [processing] dask_address must be a scheduler address like tcp://10.0.0.5:8786, "
+            f"got {p.dask_address!r}"
+        )
+
+
 def parse_config(data: dict[str, Any], path: Path) -> Config:
     """Validate an already-parsed TOML document."""
     sections = {
@@ -232,6 +262,7 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
         "clean": CleanConfig,
         "topic": TopicConfig,
         "alerts": AlertsConfig,
+        "processing": ProcessingConfig,
     }
     unknown = sorted(set(data) - set(sections) - {"sources"})
     if unknown:
@@ -249,6 +280,7 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
     if alerts.zero_article_runs < 1:
         raise ConfigError(f"{path}: [alerts] zero_article_runs must be at least 1")
     _check_scale_out(path, parts["crawl"])
+    _check_processing(path, parts["processing"])
     raw_sources = data.get("sources", [])
     if not isinstance(raw_sources, list):
         raise ConfigError(f"{path}: sources must be an array of tables ([[sources]])")

@@ -126,12 +126,17 @@ def _precedence(row: dict[str, Any]) -> tuple[bool, Any, str]:
     return (published is None, published or "", row["article_id"])
 
 
+Signer = Callable[[Sequence[str]], near_dup.Signatures]
+
+
 def cluster_copies(
     result: DedupResult,
     lookup: Callable[[list[tuple[int, str, np.ndarray]]], list[tuple[int, str, str, int, np.ndarray]]],
+    sign: Signer = near_dup.signatures,
 ) -> MinhashRows:
     """Give each new article the cluster of its closest copy among stored articles and the run's earlier ones
-    (see near_dup), say so in its page's reason, and return the signatures of new and changed articles."""
+    (see near_dup), say so in its page's reason, and return the signatures of new and changed articles.
+    ``sign`` computes the signatures (on Dask workers with that task runner)."""
     decisions = sorted(
         (d for d in result.decisions.values() if d.article is not None and d.outcome in ("new", "updated")),
         key=lambda d: _precedence(d.article),
@@ -145,7 +150,7 @@ def cluster_copies(
         )
         for d in decisions
     ]
-    sigs = near_dup.signatures([d.article.get("text") or "" for d in decisions])
+    sigs = sign([d.article.get("text") or "" for d in decisions])
 
     def stored(queries: list[tuple[int, str, np.ndarray]]) -> list[near_dup.StoredMatch]:
         return [near_dup.StoredMatch(*row) for row in lookup(queries)]
@@ -159,8 +164,8 @@ def cluster_copies(
     return MinhashRows([d.article["article_id"] for d in decisions], sigs.shingles, sigs.values, sigs.band_keys())
 
 
-def index_texts(pairs: Sequence[tuple[str, str]]) -> MinhashRows:
+def index_texts(pairs: Sequence[tuple[str, str]], sign: Signer = near_dup.signatures) -> MinhashRows:
     """Signatures of (article_id, text) pairs whose stored text changed outside a new version (boilerplate
     fixes) or that were stored before the index existed."""
-    sigs = near_dup.signatures([t for _, t in pairs])
+    sigs = sign([t for _, t in pairs])
     return MinhashRows([a for a, _ in pairs], sigs.shingles, sigs.values, sigs.band_keys())

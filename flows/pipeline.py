@@ -20,12 +20,12 @@ from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from flows import alerts, relevance, run_report
+from flows import alerts, near_dup, relevance, run_report
 from flows.boilerplate_store import BoilerplateLearner
 from flows.clean import Cleaned, PageJob, clean_pages
 from flows.config import Config, Source
 from flows.crawl import read_stats, run_crawlers, write_plan
-from flows.dedup import Candidate, cluster_copies, content_hash, decide, index_texts
+from flows.dedup import Candidate, Signer, cluster_copies, content_hash, decide, index_texts
 from flows.run_lock import RunLock
 from flows.search import refresh_after_load
 from storage.archive import WARC_NAME, FetchRecord, discovery_date, read_ledger, read_run_responses
@@ -51,6 +51,7 @@ class RunSummary:
     per_source: dict[str, dict[str, int]] = field(default_factory=dict)
     message: str | None = None
     alerts: list[str] = field(default_factory=list)
+    task_runs: dict[str, int] = field(default_factory=dict)  # Dask runner: task runs by worker
 
     def lines(self) -> list[str]:
         c = self.counts
@@ -63,6 +64,14 @@ class RunSummary:
             f"known and not fetched {c.get('skipped_known', 0)}, not modified {c.get('not_modified', 0)}",
             *(f"  {msg}" for msg in ([self.message] if self.message else [])),
             *(f"  ALERT {a}" for a in self.alerts),
+            *(
+                [
+                    f"  processing on Dask: {sum(self.task_runs.values())} task runs on {len(self.task_runs)} "
+                    "workers (" + ", ".join(f"{w}: {n}" for w, n in sorted(self.task_runs.items())) + ")"
+                ]
+                if self.task_runs
+                else []
+            ),
             *(
                 f"  {source}: " + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items()))
                 for source, outcomes in sorted(self.per_source.items())
@@ -101,17 +110,22 @@ def crawl_stage(cfg: Config, sources: tuple[Source, ...], run_id: str, run_dir: 
     return code
 
 
+def article_offsets(records: list[FetchRecord]) -> dict[tuple[str, int], int]:
+    """(WARC file, offset) → ledger index of every fetched article page of the run; keyed by file too: a crawl
+    shared by several processes has one WARC file per process."""
+    return {
+        (r.warc_file or WARC_NAME, r.warc_offset): i
+        for i, r in enumerate(records)
+        if r.kind == "article" and r.outcome == "fetched" and r.warc_offset is not None
+    }
+
+
 @task(name="clean", cache_policy=NO_CACHE, timeout_seconds=CLEAN_TIMEOUT_S)
 def clean_stage(
     cfg: Config, records: list[FetchRecord], run_dir: Path, languages: dict[str, str]
 ) -> dict[int, Cleaned]:
     """Extract every fetched article page of the run (by ledger index) from the raw archive."""
-    # keyed by file and offset: a crawl shared by several processes has one WARC file per process
-    wanted = {
-        (r.warc_file or WARC_NAME, r.warc_offset): i
-        for i, r in enumerate(records)
-        if r.kind == "article" and r.outcome == "fetched" and r.warc_offset is not None
-    }
+    wanted = article_offsets(records)
     jobs = [
         PageJob(
             key=wanted[where],
@@ -314,6 +328,7 @@ def dedup_load_stage(
     stats: dict[str, dict[str, int]],
     started: float,
     crawl_code: int,
+    sign: Signer = near_dup.signatures,
 ) -> RunSummary:
     now = datetime.now(UTC)
     pages, candidates = classify_pages(cfg, run_id, records, cleaned, scores)
@@ -331,9 +346,9 @@ def dedup_load_stage(
             boilerplate, fixes = learner.learn(new_texts, result.rows, now)
             # copies are compared without the boilerplate learned so far, this run's included: a shared outlet
             # footer must not make two stories one
-            minhash = cluster_copies(result, lookup)
+            minhash = cluster_copies(result, lookup, sign)
         # fixed stored texts and articles stored before the index existed get (new) signatures too
-        minhash += index_texts([(f["article_id"], f["text"]) for f in fixes] + articles_without_signature(con))
+        minhash += index_texts([(f["article_id"], f["text"]) for f in fixes] + articles_without_signature(con), sign)
         for url, decision in result.decisions.items():
             pages[index[url]].update(outcome=decision.outcome, reason=decision.reason)
             if decision.duplicate_of:
@@ -402,6 +417,18 @@ def publish_report(run_id: str, report: str) -> None:
         log.warning("could not publish the run report as a Prefect artifact: %s", exc)
 
 
+def run_pipeline(
+    cfg: Config, source_keys: list[str] | None = None, db_path: Path | None = None, lock_wait_s: float = 0.0
+) -> RunSummary:
+    """pipeline_flow on the task runner of ``[processing] task_runner``."""
+    if cfg.processing.task_runner == "dask":
+        from flows.scale_out import task_runner
+
+        flow_ = pipeline_flow.with_options(task_runner=task_runner(cfg.processing))
+        return flow_(cfg, source_keys, db_path, lock_wait_s)
+    return pipeline_flow(cfg, source_keys, db_path, lock_wait_s)
+
+
 @flow(name="borderwatch-run", validate_parameters=False)
 def pipeline_flow(
     cfg: Config, source_keys: list[str] | None = None, db_path: Path | None = None, lock_wait_s: float = 0.0
@@ -421,16 +448,32 @@ def _run(
 ) -> RunSummary:
     run_dir = Path(cfg.storage.raw_dir) / run_id
     keys = [s.key for s in sources]
+    dask = None
     try:
         with connection(db_path) as con:
             start_run(con, run_id, now, keys)
             state = crawl_state(con, keys)
+        if cfg.processing.task_runner == "dask":
+            from flows.scale_out import DaskProcessing  # distributed is imported for this runner only
+
+            dask = DaskProcessing()  # the cluster starts while the crawl runs
         code = crawl_stage(cfg, sources, run_id, run_dir, state)
         records = read_ledger(run_dir)
-        cleaned = clean_stage(cfg, records, run_dir, {s.key: s.language for s in sources})
-        scores = relevance_stage(cfg, cleaned)
+        languages = {s.key: s.language for s in sources}
+        if dask is None:
+            cleaned = clean_stage(cfg, records, run_dir, languages)
+            scores = relevance_stage(cfg, cleaned)
+            stats = read_stats(run_dir)
+            return dedup_load_stage(cfg, db_path, run_id, keys, records, cleaned, scores, stats, started, code)
+        pages = [(i, offset, languages.get(records[i].source)) for offset, i in article_offsets(records).items()]
+        topic = relevance.load_topic(cfg.topic.file, scopes=cfg.topic.scopes)
+        cleaned, scores = dask.clean_and_score(pages, run_dir, cfg.clean.min_words, topic)
         stats = read_stats(run_dir)
-        return dedup_load_stage(cfg, db_path, run_id, keys, records, cleaned, scores, stats, started, code)
+        summary = dedup_load_stage(
+            cfg, db_path, run_id, keys, records, cleaned, scores, stats, started, code, dask.signatures
+        )
+        summary.task_runs = dict(dask.task_runs)
+        return summary
     except BaseException as exc:
         # a run timeout, a cancellation or a signal reaches the stage in progress as a BaseException
         # (CancelledError, TerminationSignal, KeyboardInterrupt): the run is recorded as failed all the same
@@ -444,3 +487,6 @@ def _run(
             log.warning("could not record the failure of run %s in %s: %s", run_id, db_path, record_exc)
         alerts.post(cfg.alerts, run_id, "failed", alerts.run_alerts(cfg.alerts, "failed", message, [], {}))
         raise
+    finally:
+        if dask is not None:
+            dask.close()

@@ -211,3 +211,41 @@ def read_run_responses(
     for name in sorted(by_file):
         for offset, resp in read_responses(run_dir, by_file[name], warc_file=name):
             yield (name, offset), resp
+
+
+def read_responses_at(
+    run_dir: str | Path, where: list[tuple[str, int]]
+) -> Iterator[tuple[tuple[str, int], ArchivedResponse]]:
+    """``((warc_file, offset), response)`` of the response records at `where` in a run's WARC files, each read by
+    seeking to it (every record is its own gzip member): a batch of a few pages does not decompress a whole file."""
+    by_file: dict[str, list[int]] = {}
+    for name, offset in set(where):
+        if Path(name).name != name:
+            raise ValueError(f"not a WARC file name of a run: {name!r}")
+        by_file.setdefault(name, []).append(offset)
+    for name in sorted(by_file):
+        yield from _read_at(Path(run_dir) / name, sorted(by_file[name]))
+
+
+def _read_at(path: Path, offsets: list[int]) -> Iterator[tuple[tuple[str, int], ArchivedResponse]]:
+    if not path.exists():
+        return
+    with open(path, "rb") as fh:
+        for offset in offsets:
+            try:
+                fh.seek(offset)
+                rec = next(iter(ArchiveIterator(fh)), None)
+                if rec is None or rec.rec_type != "response":
+                    continue
+                http = rec.http_headers
+                yield (
+                    (path.name, offset),
+                    ArchivedResponse(
+                        url=rec.rec_headers.get_header("WARC-Target-URI"),
+                        http_status=int(http.get_statuscode() or 0) if http else 0,
+                        headers={k.lower(): v for k, v in http.headers} if http else {},
+                        body=rec.content_stream().read(),
+                    ),
+                )
+            except Exception as exc:  # a damaged record is a missing page, as when streaming the whole file
+                log.warning("%s: no readable record at offset %d (%s)", path, offset, exc)

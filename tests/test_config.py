@@ -54,6 +54,10 @@ def test_good_config_resolves_paths_against_the_file(tmp_path: Path) -> None:
             "unknown key 'sitemap'",
         ),
         ("[storage\n", "not valid TOML"),
+        (GOOD + '\n[processing]\ntask_runner = "spark"\n', "[processing] task_runner must be one of default, dask"),
+        (GOOD + '\n[processing]\ndask_address = "http://10.0.0.5:8786"\n', "[processing] dask_address must be"),
+        (GOOD + '\n[processing]\ndask_address = "tcp://10.0.0.5:port"\n', "[processing] dask_address must be"),
+        (GOOD + "\n[processing]\ndask_workers = -1\n", "[processing] dask_workers must not be negative"),
     ],
 )
 def test_bad_config_names_file_and_key(tmp_path: Path, text: str, needle: str) -> None:
@@ -86,3 +90,11 @@ def test_default_config_lists_real_outlets_in_both_languages_and_countries() -> 
             assert url.startswith("https://"), url
     # the default config never points the crawler at this machine
     assert cfg.crawl.allow_private_hosts == ()
+
+
+def test_processing_settings(tmp_path: Path) -> None:
+    assert load_config(write(tmp_path, GOOD)).processing.task_runner == "default"
+    for address in ("tcp://10.0.0.5:8786", "10.0.0.5:8786", "tls://scheduler.internal:8786", "tcp://[::1]:8786"):
+        text = GOOD + f'\n[processing]\ntask_runner = "dask"\ndask_address = "{address}"\ndask_workers = 3\n'
+        p = load_config(write(tmp_path, text)).processing
+        assert (p.task_runner, p.dask_address, p.dask_workers) == ("dask", address, 3)

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from conftest import run_cli
 
 from flows.cli import cli
-from flows.config import CleanConfig, CrawlConfig, Source, StorageConfig, TopicConfig
+from flows.config import CleanConfig, CrawlConfig, ProcessingConfig, Source, StorageConfig, TopicConfig
 from storage.db import connection
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
@@ -33,6 +33,7 @@ def test_every_command_is_documented_with_an_example(command: str) -> None:
         ("[crawl]", CrawlConfig),
         ("[clean]", CleanConfig),
         ("[topic]", TopicConfig),
+        ("[processing]", ProcessingConfig),
         ("[[sources]]", Source),
     ],
 )
