@@ -29,6 +29,7 @@ RUN_COLUMNS = {
     "duration_s",
     "applied_at",
     "last_fetched_at",
+    "report",  # the run's markdown table: titled with its run id, with its duration
 }
 CRAWL_FILES = ("crawl.warc.gz", "fetches.jsonl", "crawl_stats.json")
 SUMMARY = re.compile(r"processing on Dask: (\d+) task runs on (\d+) workers \((.*)\)")
@@ -96,12 +97,12 @@ def test_dask_runner_gives_the_same_database(default_run, tmp_path, monkeypatch)
     crawls of one site may fetch an article at a different URL variant first)."""
     import flows.pipeline
 
-    def replay(plan_path: Path, log_path: Path, timeout_s: float) -> int:
+    def replay(plan_path: Path, run_dir: Path, timeout_s: float, processes: int = 1, shared: bool = False) -> int:
         for name in CRAWL_FILES:
             shutil.copy(default_run["run_dir"] / name, plan_path.parent / name)
         return 0
 
-    monkeypatch.setattr(flows.pipeline, "run_crawler", replay)
+    monkeypatch.setattr(flows.pipeline, "run_crawlers", replay)
     cfg = load_config(default_run["config"])
     cfg = replace(cfg, processing=ProcessingConfig(task_runner="dask", dask_workers=2))
     summary = flows.pipeline.run_pipeline(cfg, None, tmp_path / "b.duckdb")
