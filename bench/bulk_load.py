@@ -7,6 +7,9 @@ CPU seconds of the process (all DuckDB threads) are given because wall time on a
 Usage: .venv/bin/python bench/bulk_load.py [--rows 100000] [--words 450]
 
 Targets: at least 20,000 articles/s, the second load no slower than 1.5x the first.
+Measured 2026-12-01 on a shared 2-core machine (load 8-17), 3 interleaved runs each, medians, before -> after
+text-once + 20,480-row row groups: into empty 56.2 -> 28.7 s wall, 10.5 -> 6.2 CPU s; into 100k 82.0 -> 35.3 s
+wall (35.8 s with the checkpoint), 18.2 -> 6.9 CPU s; 1.96 -> 1.17 MB per 1,000 articles (2.97 -> 1.19 at 200k).
 """
 
 from __future__ import annotations
