@@ -192,12 +192,13 @@ def load_run(
     try:
         con.execute(f"INSERT OR REPLACE INTO pages ({', '.join(PAGE_SCHEMA.names)}) SELECT * FROM page_table")
         # a changed article's current version keeps its text in article_history before articles gets the new one
-        con.execute(
-            _KEEP_VERSION_TEXTS.format(
-                ids="SELECT n.article_id FROM article_table AS n JOIN articles AS o USING (article_id) "
-                "WHERE n.version > 1 AND n.version <> o.version"
+        if any((a.get("version") or 1) > 1 for a in articles):  # the statement costs a scan even when idle
+            con.execute(
+                _KEEP_VERSION_TEXTS.format(
+                    ids="SELECT n.article_id FROM article_table AS n JOIN articles AS o USING (article_id) "
+                    "WHERE n.version > 1 AND n.version <> o.version"
+                )
             )
-        )
         con.execute(
             f"INSERT INTO articles ({cols}) SELECT {cols} FROM article_table "
             f"ON CONFLICT (article_id) DO UPDATE SET {updates}"
@@ -242,7 +243,8 @@ def load_run(
                 articles = boilerplate_lines.articles + excluded.articles, last_seen_at = excluded.last_seen_at
             """
         )
-        con.execute(_KEEP_VERSION_TEXTS.format(ids="SELECT article_id FROM fix_table"))
+        if article_fixes:
+            con.execute(_KEEP_VERSION_TEXTS.format(ids="SELECT article_id FROM fix_table"))
         con.execute(
             "UPDATE articles SET text = f.text, word_count = f.word_count, content_hash = f.content_hash "
             "FROM fix_table AS f WHERE articles.article_id = f.article_id"
