@@ -10,8 +10,8 @@ Targets: at least 20,000 articles/s, the second load no slower than 1.5x the fir
 Measured 2026-12-01 on a shared 2-core machine (load 8-17), 3 interleaved runs each, medians, before -> after
 text-once + 20,480-row row groups: into empty 56.2 -> 28.7 s wall, 10.5 -> 6.2 CPU s; into 100k 82.0 -> 35.3 s
 wall (35.8 s with the checkpoint), 18.2 -> 6.9 CPU s; 1.96 -> 1.17 MB per 1,000 articles (2.97 -> 1.19 at 200k).
-Two later pairs at load 1.7-3.3: into 100k B 9.2 and 9.4 s (10.8k and 10.6k articles/s, with checkpoint 10.7k
-and 10.5k), A 26.8 and 8.3 s. The wall-time gain is not clear at low load, and 20,000/s was not reached here.
+Two later pairs at load 1.7-3.3: into 100k after: 9.2 and 9.4 s (10.8k and 10.6k articles/s, with checkpoint 10.7k
+and 10.5k); before: 26.8 and 8.3 s. The wall-time gain is not clear at low load, and 20,000/s was not reached here.
 """
 
 from __future__ import annotations
