@@ -143,6 +143,16 @@ def _table(rows: Iterable[dict[str, Any]], schema: pa.Schema) -> pa.Table:
     return pa.table({name: [r.get(name) for r in rows] for name in schema.names}, schema=schema)
 
 
+# Copies the current text of the articles {ids} selects into their current version's article_history row, where
+# it is still NULL: run before that text changes or the article row goes. (A SQL text, not a function, so the
+# Arrow tables it names are found in the caller's frame.)
+_KEEP_VERSION_TEXTS = """
+    UPDATE article_history AS h SET text = a.text
+    FROM articles AS a
+    WHERE a.article_id IN ({ids}) AND h.article_id = a.article_id AND h.version = a.version AND h.text IS NULL
+"""
+
+
 def start_run(con: duckdb.DuckDBPyConnection, run_id: str, started_at: datetime, sources: list[str]) -> None:
     """Record a run as started; runs left 'running' by a killed process are marked 'interrupted'."""
     con.execute("BEGIN TRANSACTION")
@@ -186,13 +196,22 @@ def load_run(
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute(f"INSERT OR REPLACE INTO pages ({', '.join(PAGE_SCHEMA.names)}) SELECT * FROM page_table")
+        # a changed article's current version keeps its text in article_history before articles gets the new one
+        if any((a.get("version") or 1) > 1 for a in articles):  # the statement costs a scan even when idle
+            con.execute(
+                _KEEP_VERSION_TEXTS.format(
+                    ids="SELECT n.article_id FROM article_table AS n JOIN articles AS o USING (article_id) "
+                    "WHERE n.version > 1 AND n.version <> o.version"
+                )
+            )
         con.execute(
             f"INSERT INTO articles ({cols}) SELECT {cols} FROM article_table "
             f"ON CONFLICT (article_id) DO UPDATE SET {updates}"
         )
-        # a new article or a real change is a version; an unchanged re-fetch is not (its version exists)
+        # a new article or a real change is a version; an unchanged re-fetch is not (its version exists). Its
+        # text is the article's current text, stored once in articles (article_history.text stays NULL)
         con.execute(
-            "INSERT INTO article_versions SELECT article_id, version, updated_at, title, text, content_hash, run_id "
+            "INSERT INTO article_history SELECT article_id, version, updated_at, title, NULL, content_hash, run_id "
             "FROM article_table ON CONFLICT DO NOTHING"
         )
         con.execute(
@@ -229,6 +248,8 @@ def load_run(
                 articles = boilerplate_lines.articles + excluded.articles, last_seen_at = excluded.last_seen_at
             """
         )
+        if article_fixes:
+            con.execute(_KEEP_VERSION_TEXTS.format(ids="SELECT article_id FROM fix_table"))
         con.execute(
             "UPDATE articles SET text = f.text, word_count = f.word_count, content_hash = f.content_hash "
             "FROM fix_table AS f WHERE articles.article_id = f.article_id"
@@ -284,10 +305,11 @@ def apply_rescore(
             "UPDATE articles SET relevance = s.relevance, relevance_terms = s.relevance_terms "
             "FROM score_table AS s WHERE articles.article_id = s.article_id"
         )
+        con.execute(_KEEP_VERSION_TEXTS.format(ids="SELECT unnest(?::VARCHAR[])"), [moved_out])
         con.execute("DELETE FROM articles WHERE article_id IN (SELECT unnest(?::VARCHAR[]))", [moved_out])
         con.execute(f"INSERT INTO articles ({cols}) SELECT {cols} FROM new_table ON CONFLICT DO NOTHING")
         con.execute(
-            "INSERT INTO article_versions SELECT article_id, version, updated_at, title, text, content_hash, run_id "
+            "INSERT INTO article_history SELECT article_id, version, updated_at, title, NULL, content_hash, run_id "
             "FROM new_table ON CONFLICT DO NOTHING"
         )
         con.execute(

@@ -72,3 +72,28 @@ def test_every_earlier_schema_upgrades_in_place(tmp_path: Path, fresh_schema, ap
 
         assert refresh_index(con).added == 1
         assert [h.article_id for h in search(con, "asylum")] == ["a1"]
+
+
+def test_version_texts_survive_the_move_to_article_history(tmp_path: Path) -> None:
+    """Schema 7 kept every version's text in article_versions; after 008 the view shows the same rows, including
+    a current version whose stored text differs from the article's (a boilerplate fix), and no text is lost."""
+    path = tmp_path / "schema7.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute(f"CREATE TABLE {MIGRATIONS_TABLE} (version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMPTZ)")
+    for version, name, sql in _migration_files():
+        if version > 7:
+            break
+        con.execute(sql)
+        con.execute(f"INSERT INTO {MIGRATIONS_TABLE} VALUES (?, ?, ?)", [version, name, NOW])
+    for aid, text, version in (("a1", "second", 2), ("a2", "fixed", 1)):
+        con.execute(
+            "INSERT INTO articles (article_id, url, source, text, version) VALUES (?, ?, 's', ?, ?)",
+            [aid, f"https://n.example/{aid}", text, version],
+        )
+    rows = [("a1", 1, "first"), ("a1", 2, "second"), ("a2", 1, "as fetched"), ("gone", 1, "left articles")]
+    con.executemany("INSERT INTO article_versions (article_id, version, text) VALUES (?, ?, ?)", rows)
+    con.close()
+    with connection(path) as con:
+        assert con.execute("SELECT article_id, version, text FROM article_versions ORDER BY 1, 2").fetchall() == rows
+        # only the text the article row holds is not stored twice
+        assert con.execute("SELECT article_id FROM article_history WHERE text IS NULL").fetchall() == [("a1",)]

@@ -96,6 +96,31 @@ def test_upsert_updates_and_keeps_first_seen(tmp_path: Path) -> None:
         assert known_articles(con, [], ["h-new body"])[0].article_id == "a"
 
 
+def test_every_version_keeps_its_text_though_the_current_one_is_stored_once(tmp_path: Path) -> None:
+    """article_versions shows each version's text as stored: across a real change, a boilerplate fix of the
+    stored text, an article leaving `articles` (rescore) and a retried load; the current text lives in articles."""
+    from storage.load import apply_rescore
+
+    def versions(con: duckdb.DuckDBPyConnection) -> list[tuple]:
+        return con.execute("SELECT article_id, version, text FROM article_versions ORDER BY 1, 2").fetchall()
+
+    with connection(tmp_path / "a.duckdb") as con:
+        start_run(con, "r1", NOW, ["s"])
+        load_run(con, "r1", [], [article("a", "one"), article("b", "bee")], RUN)
+        assert con.execute("SELECT count(*) FROM article_history WHERE text IS NOT NULL").fetchone()[0] == 0
+        fixes = [{"article_id": "b", "text": "bee fixed", "word_count": 2, "content_hash": "h-bee fixed"}]
+        for _ in range(2):  # the retry changes nothing
+            load_run(con, "r2", [], [article("a", "two", version=2)], RUN, article_fixes=fixes)
+        assert versions(con) == [("a", 1, "one"), ("a", 2, "two"), ("b", 1, "bee")]
+        assert con.execute("SELECT article_id, text FROM articles ORDER BY 1").fetchall() == [
+            ("a", "two"),
+            ("b", "bee fixed"),
+        ]
+        apply_rescore(con, "r3", [], ["a"], [], RUN)  # a leaves articles, its versions stay
+        assert versions(con) == [("a", 1, "one"), ("a", 2, "two"), ("b", 1, "bee")]
+        assert con.execute("SELECT count(*) FROM article_history WHERE text IS NULL").fetchone()[0] == 0
+
+
 def test_interrupted_runs_are_marked(tmp_path: Path) -> None:
     with connection(tmp_path / "a.duckdb") as con:
         start_run(con, "r1", NOW, ["s"])
