@@ -294,7 +294,7 @@ def _views(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
         "AND NOT internal"
     ).fetchall()
     applied = dict(con.execute(f"SELECT view_name, sql FROM {ALIAS}.{STATE}.views").fetchall())
-    return {name: sql for name, sql in rows if applied.get(name) != sql}
+    return {name: sql for name, sql in rows if name not in TABLES and applied.get(name) != sql}
 
 
 def sync(
@@ -325,7 +325,10 @@ def _sync_once(con: duckdb.DuckDBPyConnection, db: Path, wait_s: float) -> SyncR
     con.execute("USE memory")  # temp tables and DDL below name their database explicitly
     _attach_waiting(con, f"ATTACH {_quote(str(db.resolve()))} AS src (READ_ONLY)", str(db), wait_s)
     try:
-        tables = [t for t in TABLES if t in _names(con, "src", "main")]
+        # article_versions is a view over article_history in the file (the current text is stored once there);
+        # the lake gets it as the table it always was, with every version's text
+        present = _names(con, "src", "main") | _names(con, "src", "main", "views")
+        tables = [t for t in TABLES if t in present]
         _ensure_state(con, tables)
         generation = _generation(con)
         sizes = _stage(con, tables)
