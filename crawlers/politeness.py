@@ -18,6 +18,7 @@ from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.http import Response
 from scrapy.robotstxt import RobotParser
 from scrapy.utils.httpobj import urlparse_cached
+from twisted.internet.defer import Deferred
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,20 @@ class RobotsCrawlDelayMiddleware(RobotsTxtMiddleware):
     def __init__(self, crawler: Crawler):
         super().__init__(crawler)
         self.schedule = HostSchedule.of(crawler)
+
+    async def robot_parser(self, request: Request) -> RobotParser | None:
+        """The host's parsed robots.txt (None when it could not be fetched).
+
+        Scrapy 2.19 hands a request that arrives while its host's robots.txt is still downloading the
+        pending Deferred, and awaits it through Deferred.asFuture under the asyncio reactor. asFuture consumes
+        the result: the first waiter gets the parser, every later waiter gets None, which Scrapy reads as
+        "no robots.txt, everything allowed". So when three or more requests for a host wait at once (a shared
+        crawl's worker taking a batch of article URLs from the queue before it has read that host's
+        robots.txt), all but the first two were fetched whatever robots.txt said. Once the wait is over the
+        parser (or None after a failed download) is stored in _parsers: read it from there."""
+        rp = await super().robot_parser(request)
+        settled = self._parsers.get(urlparse_cached(request).netloc, rp)
+        return rp if isinstance(settled, Deferred) else settled
 
     def process_request_2(self, rp: RobotParser | None, request: Request) -> None:
         host = urlparse_cached(request).netloc

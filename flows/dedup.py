@@ -69,11 +69,19 @@ def decide(candidates: list[Candidate], known: list[KnownArticle], run_id: str, 
         by_hash.setdefault(k.content_hash, []).append((k.article_id, k.source, k.first_seen_at))
     claimed: dict[str, str] = {}  # article_id -> page_url that took it in this run
     result = DedupResult()
+
     # the page fetched at its own canonical URL speaks for the article, not its AMP copy or redirect alias
     # the page that names itself canonical speaks for the article, then any page fetched at its canonical
     # URL, never an AMP copy, redirect alias or unmarked print copy; the URL breaks ties, so the outcome does
-    # not depend on the order in which the crawler's concurrent responses arrived
-    for c in sorted(candidates, key=lambda c: (not c.declared, not c.self_canonical, c.canonical_url)):
+    # not depend on the order in which the crawler's concurrent responses arrived. Pages of ONE article tie on
+    # all of that (a redirect alias lands on the canonical page: same final URL, same declaration), so the page
+    # requested at the canonical URL itself, then the page URL, decide which is "new" and which "duplicate";
+    # without them the first response to arrive won, and two crawls of one site (or one crawl in two
+    # processes) could store the same articles yet record the pages differently
+    def rank(c: Candidate) -> tuple[bool, bool, str, bool, str]:
+        return (not c.declared, not c.self_canonical, c.canonical_url, c.page_url != c.canonical_url, c.page_url)
+
+    for c in sorted(candidates, key=rank):
         if c.article_id in claimed:
             result.decisions[c.page_url] = Decision(
                 "duplicate", f"same canonical URL as {claimed[c.article_id]}", duplicate_of=c.article_id

@@ -22,6 +22,7 @@ from flows.config import parse_config
 from flows.crawl import read_stats, run_crawler, write_plan
 from flows.demo_site import serve_sample_site
 from storage.archive import FetchRecord, read_ledger, read_responses
+from storage.urls import url_key
 
 
 @pytest.fixture
@@ -451,3 +452,29 @@ def test_title_screen(title: str, skipped: bool) -> None:
 
     screen = {k: list(v) for k, v in relevance.load_topic().title_screen.items()}
     assert (screened_out(title, screen) is not None) == skipped
+
+
+def test_robots_disallow_holds_for_every_request_waiting_for_robots_txt(site: Site, tmp_path: Path) -> None:
+    """Several requests for a host reach the robots middleware while its robots.txt is still downloading (here:
+    last run's failed articles, requested at start; in a shared crawl: a batch a worker takes from the queue).
+    Every one of them must be checked against robots.txt, not only the first two."""
+    site.route("/robots.txt", delay=0.5)  # all of them arrive before robots.txt is read
+    paths = [f"/private/members-story-{i}.html" for i in range(6)]
+    for path in paths:
+        site.put(path, article("Members only"))
+    site.put("feed.xml", rss())
+    port = site.port
+    state = [
+        {
+            "key": url_key(f"http://127.0.0.1:{port}{p}"),
+            "url": f"http://127.0.0.1:{port}{p}",
+            "source": "o",
+            "kind": "article",
+            "fail_count": 1,
+        }
+        for p in paths
+    ]
+    records, web, _ = crawl(site, tmp_path, feeds=("/feed.xml",), state=state)
+    pages = by_path(records, web)
+    assert {p: pages[p].outcome for p in paths} == {p: "robots" for p in paths}
+    assert not [p for _, p in web.requests if p.startswith("/private/")], "a disallowed page was requested"

@@ -82,3 +82,21 @@ def test_the_self_declared_canonical_page_wins_whatever_the_arrival_order() -> N
         res = decide(order, [], "r", NOW)
         assert res.decisions["orig"].outcome == "new"
         assert res.decisions["print"].outcome == "duplicate" and res.decisions["print"].duplicate_of == "id-orig"
+
+
+def test_a_redirect_alias_and_its_target_page_get_the_same_roles_whatever_the_arrival_order() -> None:
+    """Both pages land on the canonical URL and say so; which one the crawler got first (a matter of timing,
+    and of which process took which URL in a shared crawl) must not decide which is "new"."""
+    canonical = "https://a.example/2026/10/28/long-slug/"
+
+    def page(url: str) -> Candidate:
+        return Candidate(
+            url, "a", "id1", canonical, content_hash("T", "same"), {"title": "T", "text": "same"}, True, True
+        )
+
+    target, alias = page(canonical), page("https://a.example/2026/10/28/short/")
+    for order in ([target, alias], [alias, target]):
+        res = decide(order, [], "r", NOW)
+        assert res.decisions[canonical].outcome == "new"
+        assert res.decisions[alias.page_url].outcome == "duplicate"
+        assert len(res.rows) == 1
