@@ -49,7 +49,11 @@ class Postgres:
         self.as_user: list[str] = []
         if os.geteuid() == 0:  # the server refuses to run as root
             shutil.chown(self.root, "postgres", "postgres")
-            self.as_user = ["runuser", "-u", "postgres", "--"]
+            # runuser lives in sbin, which a non-login root shell (cron, CI with a minimal PATH) may not have
+            runuser = shutil.which("runuser", path=os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"]))
+            if runuser is None:
+                pytest.fail("runuser (util-linux) is needed to start PostgreSQL as the postgres user")
+            self.as_user = [runuser, "-u", "postgres", "--"]
 
     def _run(self, *args: str) -> subprocess.CompletedProcess:
         return subprocess.run([*self.as_user, *args], capture_output=True, text=True, timeout=120)
