@@ -12,6 +12,10 @@ text-once + 20,480-row row groups: into empty 56.2 -> 28.7 s wall, 10.5 -> 6.2 C
 wall (35.8 s with the checkpoint), 18.2 -> 6.9 CPU s; 1.96 -> 1.17 MB per 1,000 articles (2.97 -> 1.19 at 200k).
 Two later pairs at load 1.7-3.3: into 100k after: 9.2 and 9.4 s (10.8k and 10.6k articles/s, with checkpoint 10.7k
 and 10.5k); before: 26.8 and 8.3 s. The wall-time gain is not clear at low load, and 20,000/s was not reached here.
+On the quiet machine afterwards (load < 1.5, nothing else running), three runs: into empty 33,640 / 30,500 /
+32,596 articles/s, into 100k 27,414 / 25,608 / 26,780 (with the checkpoint 27,066 / 25,169 / 26,440), slowdown
+1.23 / 1.19 / 1.22, 1.16-1.17 MB per 1,000 articles; with another process's tests running: into 100k 19,805,
+16,522 and 26,223.
 """
 
 from __future__ import annotations
