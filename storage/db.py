@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 
@@ -17,6 +18,9 @@ log = logging.getLogger("borderwatch.storage")
 MIGRATIONS_TABLE = "schema_migrations"
 ROW_GROUP_SIZE = 20_480  # rows; a multiple of DuckDB's 2,048-row vector (bench/bulk_load.py measures it)
 _ALIAS = "borderwatch"  # the attached file's catalog name in a writing connection
+
+
+T = TypeVar("T")
 
 
 class DatabaseLocked(RuntimeError):
@@ -39,24 +43,38 @@ def open_db(path: str | Path, *, read_only: bool = False, wait_s: float = 30.0) 
         raise FileNotFoundError(f"no database at {path}: run `borderwatch run` or `borderwatch demo` first")
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
+
+    def attempt() -> duckdb.DuckDBPyConnection:
+        con = duckdb.connect(str(path), read_only=True) if read_only else _attach_for_writing(path)
+        con.execute("SET TimeZone = 'UTC'")  # times print and format the same on every machine
+        return con
+
+    return retry_while_locked(attempt, f"{path}", wait_s, hint=" (a running pipeline, notebook or `borderwatch sql`)")
+
+
+def retry_while_locked(attempt: Callable[[], T], what: str, wait_s: float, hint: str = "") -> T:
+    """Call `attempt` until no other process holds the DuckDB file it opens or attaches, bounded by `wait_s`
+    (backoff from 50 ms to 1 s); DatabaseLocked after that."""
     deadline = time.monotonic() + wait_s
     delay = 0.05
     while True:
         try:
-            con = duckdb.connect(str(path), read_only=True) if read_only else _attach_for_writing(path)
-            con.execute("SET TimeZone = 'UTC'")  # times print and format the same on every machine
-            return con
-        except duckdb.IOException as exc:
+            return attempt()
+        except duckdb.Error as exc:
             if not _is_lock_error(exc):
                 raise
             if time.monotonic() >= deadline:
                 raise DatabaseLocked(
-                    f"{path} is locked by another process (a running pipeline, notebook or `borderwatch sql`); "
-                    f"gave up after {wait_s:.0f} s"
+                    f"{what} is locked by another process{hint}; gave up after {wait_s:.0f} s"
                 ) from exc
-            log.info("database %s is locked by another process, retrying in %.2f s", path, delay)
+            log.info("%s is locked by another process, retrying in %.2f s", what, delay)
             time.sleep(delay)
             delay = min(delay * 2, 1.0)
+
+
+def sql_string(text: str) -> str:
+    """A SQL string literal, for the statements that take no parameters (ATTACH)."""
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _attach_for_writing(path: Path) -> duckdb.DuckDBPyConnection:
@@ -68,8 +86,7 @@ def _attach_for_writing(path: Path) -> duckdb.DuckDBPyConnection:
     groups a run of 100,000 articles is all tail; with ROW_GROUP_SIZE rows it is almost all full groups."""
     con = duckdb.connect()
     try:
-        quoted = "'" + str(path).replace("'", "''") + "'"  # ATTACH takes no parameters
-        con.execute(f"ATTACH {quoted} AS {_ALIAS} (ROW_GROUP_SIZE {ROW_GROUP_SIZE})")
+        con.execute(f"ATTACH {sql_string(str(path))} AS {_ALIAS} (ROW_GROUP_SIZE {ROW_GROUP_SIZE})")
         con.execute(f"USE {_ALIAS}")
     except BaseException:
         con.close()

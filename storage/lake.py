@@ -25,7 +25,7 @@ from typing import Any
 
 import duckdb
 
-from storage.db import DatabaseLocked, _is_lock_error
+from storage.db import retry_while_locked, sql_string
 from storage.faults import crash_point
 
 # published tables and their keys (the DuckDB file's primary keys); the search and near-duplicate indexes
@@ -112,25 +112,9 @@ def _data_path(data_path: str | Path) -> str:
     return str(path) + "/"
 
 
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _attach_waiting(con: duckdb.DuckDBPyConnection, sql: str, what: str, wait_s: float) -> None:
     """ATTACH, retrying while another process holds a DuckDB file (the source, or a DuckDB-file catalog)."""
-    deadline = time.monotonic() + wait_s
-    delay = 0.05
-    while True:
-        try:
-            con.execute(sql)
-            return
-        except duckdb.Error as exc:
-            if not _is_lock_error(exc):
-                raise
-            if time.monotonic() >= deadline:
-                raise DatabaseLocked(f"{what} is locked by another process; gave up after {wait_s:.0f} s") from exc
-            time.sleep(delay)
-            delay = min(delay * 2, 1.0)
+    retry_while_locked(lambda: con.execute(sql), what, wait_s)
 
 
 def connect_lake(
@@ -156,11 +140,11 @@ def connect_lake(
             raise FileNotFoundError(f"no lake catalog at {uri}: run `borderwatch lake sync` first")
         options = ["READ_ONLY"] if read_only else []
         if data_path is not None and not read_only:
-            options.append(f"DATA_PATH {_quote(_data_path(data_path))}")
+            options.append(f"DATA_PATH {sql_string(_data_path(data_path))}")
         opts = f" ({', '.join(options)})" if options else ""
         try:
             _attach_waiting(
-                con, f"ATTACH {_quote('ducklake:' + uri)} AS {ALIAS}{opts}", f"the lake catalog {uri}", wait_s
+                con, f"ATTACH {sql_string('ducklake:' + uri)} AS {ALIAS}{opts}", f"the lake catalog {uri}", wait_s
             )
         except duckdb.Error as exc:
             raise LakeError(f"cannot open the lake {uri}: {exc}") from exc
@@ -323,7 +307,7 @@ def _sync_once(con: duckdb.DuckDBPyConnection, db: Path, wait_s: float) -> SyncR
     t0 = time.perf_counter()
     result = SyncResult()
     con.execute("USE memory")  # temp tables and DDL below name their database explicitly
-    _attach_waiting(con, f"ATTACH {_quote(str(db.resolve()))} AS src (READ_ONLY)", str(db), wait_s)
+    _attach_waiting(con, f"ATTACH {sql_string(str(db.resolve()))} AS src (READ_ONLY)", str(db), wait_s)
     try:
         # article_versions is a view over article_history in the file (the current text is stored once there);
         # the lake gets it as the table it always was, with every version's text
