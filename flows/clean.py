@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from lxml import etree
 from w3lib.encoding import html_to_unicode
 
 from flows.extraction import extract_article, page_elements, parse_html
@@ -113,6 +114,15 @@ def _page_signals(doc: Any, elements: dict[str, list[Any]]) -> dict[str, Any]:
     return out
 
 
+def _visible_text(doc: Any) -> str:
+    """The page's text as a reader sees it: no scripts, styles or <noscript> notices (wall words in a script's
+    strings or a "to continue reading, please enable JavaScript" are no paywall). Strips those from `doc` in
+    place, so only for the last reader of the tree: a copy would cost more than the search (scripts and styles
+    are four fifths of a page's characters)."""
+    etree.strip_elements(doc, "script", "style", "noscript", "template", with_tail=False)
+    return doc.text_content()
+
+
 _PAGE_URL = re.compile(r"(/(page|pagina|pag|p)/\d+/?$|[?&](page|pagina|pg|p)=\d+)", re.I)
 
 
@@ -165,7 +175,7 @@ def clean_html(
         return Cleaned(False, "no main text found")
     words = len(text.split())
     # the store keeps UTC times only; `elements` is up to date (extract_article refreshed it if the tree changed)
-    meta = extract_metadata(doc, url or None, result, local_day=False, elements=elements)
+    meta = extract_metadata(doc, url or None, result, local_day=False, elements=elements, source=text_html)
     published = meta.published_at
     cleaned = Cleaned(
         is_article=True,
@@ -181,7 +191,8 @@ def clean_html(
     )
     declared = signals["declared_canonical"]
     cleaned.declares_canonical = bool(url and declared and url_key(urljoin(url, declared)) == url_key(url))
-    cleaned.partial_reason = partial_reason(text, text_html, signals["jsonld"])
+    # the last step that reads the tree: it may strip the page's scripts for their text (see _visible_text)
+    cleaned.partial_reason = partial_reason(text, lambda: _visible_text(doc), signals["jsonld"], words)
     cleaned.is_partial = cleaned.partial_reason is not None
     if url and urlsplit(url).path in ("", "/"):
         cleaned.is_article, cleaned.reason = False, "a site's home page"

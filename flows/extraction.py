@@ -155,8 +155,16 @@ def _merge_with_precision(lines: list[str], precise: list[str]) -> list[str]:
     """Keep the lines the precision pass kept too, and long prose lines it dropped."""
     if not precise:
         return lines
-    kept = {_norm(line) for line in precise}
-    return [line for line in lines if _norm(line) in kept or _nwords(line) >= LONG_PROSE_WORDS]
+    same = set(precise)  # most lines are in both passes as they are: no need to normalise those
+    kept: set[str] | None = None
+    out = []
+    for line in lines:
+        if line not in same and _nwords(line) < LONG_PROSE_WORDS:
+            kept = kept if kept is not None else {_norm(line) for line in precise}
+            if _norm(line) not in kept:
+                continue
+        out.append(line)
+    return out
 
 
 # --- 4. bodies split into several containers ----------------------------------------------------------------------
@@ -191,24 +199,31 @@ def _outside_body(el: Any, stop: Any) -> bool:
     return False
 
 
-def _has_lookalike(paragraphs: list[Any], container: Any, cls: str) -> bool:
-    """Is an ancestor of one of the page's <p>s (or a <p>) an element like `container` (same tag and class)?
-    A chunk without a <p> adds nothing, so without such an ancestor there is nothing to add; most pages have
-    none, and this climb is cheaper than a walk of every element of the container's tag."""
+def _with_lookalikes(paragraphs: list[Any]) -> set[Any]:
+    """The page's <p>s and their ancestors that have a look-alike (same tag and class) among them. A chunk without
+    a <p> adds nothing, so a container without a look-alike here has nothing to add; on most pages no <p> parent has
+    one, and this climb (the same for every container) is cheaper than matching the <p>s to the lines first."""
+    kinds: dict[tuple[str, str], list[Any]] = {}
     seen: set[Any] = set()
     for p in paragraphs:
         node = p
         while node is not None and node not in seen:
             seen.add(node)
-            if node is not container and node.tag == container.tag and node.get("class") == cls:
-                return True
+            cls = node.get("class")
+            if cls:
+                kinds.setdefault((node.tag, cls), []).append(node)
             node = node.getparent()
-    return False
+    return {el for group in kinds.values() if len(group) > 1 for el in group}
 
 
 def _add_split_body(tree: Any, lines: list[str], paragraphs: list[Any] | None = None) -> list[str]:
     """Add paragraphs from other chunks of a body cut into several same-class containers. `paragraphs` are the
     tree's <p> elements in document order, when already listed."""
+    if paragraphs is None:
+        paragraphs = list(tree.iter("p"))
+    lookalikes = _with_lookalikes(paragraphs)
+    if not any(p.getparent() in lookalikes for p in paragraphs):
+        return lines
     index: dict[str, int] = {}
     for k, line in enumerate(lines):
         key = _para_key(line)
@@ -218,10 +233,10 @@ def _add_split_body(tree: Any, lines: list[str], paragraphs: list[Any] | None = 
         return lines
     found: Counter[Any] = Counter()
     positions: dict[Any, list[int]] = {}
-    if paragraphs is None:
-        paragraphs = list(tree.iter("p"))
     for p in paragraphs:
-        k = index.get(_para_key("".join(p.itertext())))
+        # a <p> without children is its .text (most are); a text shorter than the shortest key matches none
+        text = (p.text or "") if len(p) == 0 else "".join(p.itertext())
+        k = index.get(_para_key(text)) if len(text) >= 20 else None
         if k is not None:
             parent = p.getparent()
             found[parent] += 1
@@ -230,7 +245,7 @@ def _add_split_body(tree: Any, lines: list[str], paragraphs: list[Any] | None = 
         return lines
     container, count = found.most_common(1)[0]
     cls = container.get("class")
-    if count < 2 or not cls or not _has_lookalike(paragraphs, container, cls):
+    if count < 2 or not cls or container not in lookalikes:
         return lines
     # one walk for the container's look-alikes and the <h1>s; their numbering keeps the document order
     walk = list(tree.iter(container.tag, "h1"))

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 # phrases a paywall or registration wall puts where the story stops (English and Spanish); plain substrings
-# of the lowercased page: a regex alternation over a whole page cost more than trafilatura itself
+# of the page's lowercased text: a regex alternation over a whole page cost more than trafilatura itself
 WALL_PHRASES = (
     "subscribe to continue reading",
     "subscribe now to continue reading",
@@ -55,14 +56,18 @@ def _false(value: Any) -> bool:
     return value is False or (isinstance(value, str) and value.strip().lower() == "false")
 
 
-def partial_reason(text: str, page_text: str, jsonld: list[dict[str, Any]]) -> str | None:
+def partial_reason(
+    text: str, page_text: str | Callable[[], str], jsonld: list[dict[str, Any]], words: int | None = None
+) -> str | None:
     """Why the extracted `text` looks like a teaser of a longer article, or None.
 
-    `page_text` is the visible text of the whole page (where the wall's own words are), `jsonld` the page's
-    JSON-LD objects. Publishers mark metered articles `isAccessibleForFree: false` even when the HTML holds
-    the whole story, so the flag alone is not enough: the text must also be short against what they declare.
+    `page_text` is the visible text of the whole page (where the wall's own words are), or a function that
+    returns it, called only when the extracted text is short enough for the wall's words to matter; `jsonld`
+    the page's JSON-LD objects. Publishers mark metered articles `isAccessibleForFree: false` even when the HTML
+    holds the whole story, so the flag alone is not enough: the text must also be short against what they declare.
+    `words`: the text's word count (whitespace-separated), when the caller has it.
     """
-    words = len(text.split())
+    words = len(text.split()) if words is None else words
     for obj in jsonld:
         if _false(obj.get("isAccessibleForFree")):
             declared = obj.get("wordCount")
@@ -75,6 +80,8 @@ def partial_reason(text: str, page_text: str, jsonld: list[dict[str, Any]]) -> s
             if declared is None and words < 250:
                 return f"marked not free; only {words} words extracted"
     # case-blind prefilter without lowering the whole page: the phrases' tails, most pages have none
+    if words < 400 and not isinstance(page_text, str):
+        page_text = page_text()
     if words < 400 and any(tail in page_text for tail in _WALL_TAILS):
         low = page_text.lower()
         wall = next((phrase for phrase in WALL_PHRASES if phrase in low), None)

@@ -249,3 +249,13 @@ def test_parse_html_elements_are_lxml_html_elements() -> None:
     assert all(isinstance(el, lxml.html.HtmlElement) for el in tree.iter())
     assert all(isinstance(el, lxml.html.HtmlElement) for el in copy.copy(tree).iter())
     assert tree.text_content() == "ab"
+
+
+def test_precision_merge_keeps_lines_the_precise_pass_has_in_any_spacing_or_case() -> None:
+    from flows.extraction import _merge_with_precision
+
+    long_line = "Officials at the port of entry said the new rule " * 3  # 30 words: kept even if dropped
+    lines = ["Border agents processed claims.", "Share this story", "MORE NEWS: the wall", long_line, "Fin."]
+    precise = ["Border agents processed claims.", "more news  the wall", "Fin."]
+    assert _merge_with_precision(lines, precise) == [lines[0], "MORE NEWS: the wall", long_line, "Fin."]
+    assert _merge_with_precision(lines, []) == lines

@@ -391,3 +391,55 @@ def test_wire_named_by_an_author_link_is_a_credit() -> None:
     got = page(body=body)
     assert "Reuters" in got.credits
     assert "AP" not in got.credits  # the footer's link is not this article's
+
+
+@pytest.mark.parametrize(
+    "markup",
+    [
+        '<div itemprop="headline">Marked</div>',
+        "<div ITEMPROP = 'headline'>Marked</div>",
+        "<div itemProp=headline>Marked</div>",
+        '<div class="story" itemprop="headline" id="h">Marked</div>',
+    ],
+)
+def test_itemprop_headline_is_found_from_the_source_shortcut(markup: str) -> None:
+    """The cleaner passes the page's source so that the itemprop=headline search is skipped where the source cannot
+    hold one; every way of writing the attribute is still found, and the candidates are the XPath's."""
+    from flows.extraction import page_elements
+    from flows.metadata import _STRONG_HEADLINE_XPATH, _may_have_headline_prop, _Page, _strong_headlines
+
+    source = f"<html><head><title>x</title></head><body><h1>Top</h1>{markup}<h1>Other</h1></body></html>"
+    tree = lxml.html.document_fromstring(source)
+    assert _may_have_headline_prop(source)
+    found = _strong_headlines(_Page(tree, None, None, page_elements(tree), source))
+    assert found == tree.xpath(_STRONG_HEADLINE_XPATH)
+    assert [el.text for el in found] == ["Top", "Marked", "Other"]
+
+
+def test_headline_word_elsewhere_does_not_force_the_itemprop_search() -> None:
+    from flows.extraction import page_elements
+    from flows.metadata import _may_have_headline_prop, _Page, _strong_headlines
+
+    source = (
+        '<html><head><script type="application/ld+json">{"headline": "A"}</script>'
+        '<meta itemprop="name" content="headline"></head><body><h1 class="headline">A</h1>'
+        "<p>The headline said so.</p></body></html>"
+    )
+    assert not _may_have_headline_prop(source)
+    tree = lxml.html.document_fromstring(source)
+    assert _strong_headlines(_Page(tree, None, None, page_elements(tree), source)) == tree.xpath("//h1")
+
+
+def test_metadata_is_the_same_with_and_without_the_source() -> None:
+    from flows.extraction import page_elements
+
+    source = (
+        "<html><head><title>Border wall funding stalls | Valley News</title></head><body><h1>Valley News</h1>"
+        '<article><span itemprop="headline">Border wall funding stalls</span><p class="byline">By Ana Ruiz</p>'
+        "<p>Congress left the border wall money out of the bill on Tuesday, officials said.</p></article></body></html>"
+    )
+    tree = lxml.html.document_fromstring(source)
+    plain = extract_metadata(tree, "https://valleynews.example/n/1")
+    shortcut = extract_metadata(tree, "https://valleynews.example/n/1", elements=page_elements(tree), source=source)
+    assert shortcut == plain
+    assert shortcut.title == "Border wall funding stalls" and shortcut.authors == ["Ana Ruiz"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from flows.clean import clean_html
 from flows.paywall import partial_reason
 
@@ -38,3 +40,42 @@ def test_clean_html_flags_a_teaser_page() -> None:
     )
     c = clean_html(page.encode(), "https://n.example/2026/11/20/asylum-limits", "text/html")
     assert c.is_article and c.is_partial and c.partial_reason
+
+
+def _teaser_page(after_story: str) -> bytes:
+    return (
+        "<html><head><meta property='og:type' content='article'><title>Asylum limits</title>"
+        '<script type="application/ld+json">{"@type": "NewsArticle", "headline": "Asylum limits",'
+        ' "datePublished": "2026-11-20T10:00:00Z"}</script>'
+        f"</head><body><article><h1>Asylum limits</h1><p>{SHORT}</p></article>{after_story}</body></html>"
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    ("after_story", "partial"),
+    [
+        ("<div class='wall'><b>Subscribe</b> to <i>continue reading</i>.</div>", True),  # words split by tags
+        ("<div class='wall'>Suscr&iacute;bete para seguir leyendo</div>", True),  # written as a character reference
+        ("<script>var wall = {text: 'Subscribe to continue reading'};</script>", False),  # a script's string
+        ("<noscript>To continue reading, please enable JavaScript.</noscript>", False),  # not a paywall
+        ("<style>.subscribers-only{display:none}</style><div>Photo: Reuters</div>", False),
+    ],
+)
+def test_wall_words_are_read_from_the_visible_text(after_story: str, partial: bool) -> None:
+    c = clean_html(_teaser_page(after_story), "https://n.example/2026/11/20/asylum-limits", "text/html")
+    assert c.is_article
+    assert c.is_partial is partial, c.partial_reason
+
+
+def test_the_page_text_is_only_read_for_a_short_text() -> None:
+    """The cleaner hands the visible text as a function: reading it costs a walk of the page."""
+    calls: list[int] = []
+
+    def page_text() -> str:
+        calls.append(1)
+        return "Subscribe to continue reading"
+
+    assert partial_reason(LONG, page_text, []) is None
+    assert calls == []
+    assert partial_reason(SHORT, page_text, []) is not None
+    assert calls == [1]
