@@ -160,7 +160,7 @@ def _merge_with_precision(lines: list[str], precise: list[str]) -> list[str]:
     out = []
     for line in lines:
         if line not in same and _nwords(line) < LONG_PROSE_WORDS:
-            kept = kept if kept is not None else {_norm(line) for line in precise}
+            kept = kept if kept is not None else {_norm(p) for p in precise}
             if _norm(line) not in kept:
                 continue
         out.append(line)
