@@ -134,7 +134,7 @@ def clean_stage(
             content_type=resp.headers.get("content-type"),
             fallback_language=languages.get(records[wanted[where]].source),
         )
-        for where, resp in read_run_responses(run_dir, set(wanted))
+        for where, resp in read_run_responses(run_dir, wanted)
     ]
     return clean_pages(jobs, min_words=cfg.clean.min_words, workers=cfg.clean.workers)
 

@@ -35,7 +35,7 @@ def reclean(cfg: Config, targets: list[dict[str, Any]]) -> dict[int, Cleaned]:
     for i, t in enumerate(targets):
         by_run.setdefault(t["run_id"], {})[(t.get("warc_file") or WARC_NAME, t["warc_offset"])] = i
     for run_id, wanted in by_run.items():
-        for where, resp in read_run_responses(Path(cfg.storage.raw_dir) / run_id, set(wanted)):
+        for where, resp in read_run_responses(Path(cfg.storage.raw_dir) / run_id, wanted):
             jobs.append(PageJob(wanted[where], resp.body, resp.url, resp.headers.get("content-type"), None))
     return clean_pages(jobs, min_words=cfg.clean.min_words, workers=cfg.clean.workers)
 

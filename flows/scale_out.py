@@ -43,7 +43,7 @@ from prefect_dask import DaskTaskRunner  # noqa: E402
 from flows import near_dup, relevance  # noqa: E402
 from flows.clean import Cleaned, PageJob, clean_pages  # noqa: E402
 from flows.config import ProcessingConfig  # noqa: E402
-from storage.archive import read_responses_at  # noqa: E402
+from storage.archive import read_run_responses  # noqa: E402
 
 log = logging.getLogger("borderwatch.scale_out")
 
@@ -108,7 +108,7 @@ def clean_batch(
             content_type=resp.headers.get("content-type"),
             fallback_language=wanted[where][1],
         )
-        for where, resp in read_responses_at(run_dir, list(wanted))
+        for where, resp in read_run_responses(run_dir, wanted)
     ]
     cleaned = clean_pages(jobs, min_words=min_words, workers=1)
     keys = [k for k, c in cleaned.items() if c.is_article]

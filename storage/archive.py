@@ -16,7 +16,7 @@ import heapq
 import json
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from io import BytesIO
@@ -162,6 +162,16 @@ class ArchivedResponse:
     body: bytes
 
 
+def _response(rec: Any) -> ArchivedResponse:
+    http = rec.http_headers
+    return ArchivedResponse(
+        url=rec.rec_headers.get_header("WARC-Target-URI"),
+        http_status=int(http.get_statuscode() or 0) if http else 0,
+        headers={k.lower(): v for k, v in http.headers} if http else {},
+        body=rec.content_stream().read(),
+    )
+
+
 def iter_warc(path: str | Path, offsets: set[int] | None = None) -> Iterator[tuple[int, ArchivedResponse]]:
     """Stream ``(offset, response)`` from the response records of any WARC file (gzip or not),
     optionally only those at `offsets`. A damaged record ends the stream with a warning, not an error."""
@@ -171,20 +181,10 @@ def iter_warc(path: str | Path, offsets: set[int] | None = None) -> Iterator[tup
             for rec in iterator:
                 if rec.rec_type != "response":
                     continue
-                body = rec.content_stream().read()  # before get_record_offset(), which consumes the record
+                resp = _response(rec)  # reads the body before get_record_offset(), which consumes the record
                 offset = iterator.get_record_offset()
-                if offsets is not None and offset not in offsets:
-                    continue
-                http = rec.http_headers
-                yield (
-                    offset,
-                    ArchivedResponse(
-                        url=rec.rec_headers.get_header("WARC-Target-URI"),
-                        http_status=int(http.get_statuscode() or 0) if http else 0,
-                        headers={k.lower(): v for k, v in http.headers} if http else {},
-                        body=body,
-                    ),
-                )
+                if offsets is None or offset in offsets:
+                    yield offset, resp
         except Exception as exc:  # a record cut short by a killed crawl ends the stream, not the run
             log.warning("%s: stopped reading at a damaged record (%s)", path, exc)
 
@@ -194,58 +194,37 @@ def read_responses(
 ) -> Iterator[tuple[int, ArchivedResponse]]:
     """Stream ``(offset, response)`` from one WARC file of a run (the single-process one unless `warc_file`
     names a part), optionally only those at `offsets`."""
-    if Path(warc_file).name != warc_file:
-        raise ValueError(f"not a WARC file name of a run: {warc_file!r}")
-    path = Path(run_dir) / warc_file
+    path = Path(run_dir) / _run_file(warc_file)
     if path.exists():
         yield from iter_warc(path, offsets)
 
 
 def read_run_responses(
-    run_dir: str | Path, wanted: set[tuple[str, int]]
+    run_dir: str | Path, wanted: Iterable[tuple[str, int]]
 ) -> Iterator[tuple[tuple[str, int], ArchivedResponse]]:
-    """Stream ``((warc_file, offset), response)`` for the wanted records of a run, whichever part holds them."""
-    by_file: dict[str, set[int]] = {}
-    for name, offset in wanted:
-        by_file.setdefault(name, set()).add(offset)
-    for name in sorted(by_file):
-        for offset, resp in read_responses(run_dir, by_file[name], warc_file=name):
-            yield (name, offset), resp
-
-
-def read_responses_at(
-    run_dir: str | Path, where: list[tuple[str, int]]
-) -> Iterator[tuple[tuple[str, int], ArchivedResponse]]:
-    """``((warc_file, offset), response)`` of the response records at `where` in a run's WARC files, each read by
-    seeking to it (every record is its own gzip member): a batch of a few pages does not decompress a whole file."""
+    """``((warc_file, offset), response)`` of the wanted response records of a run, whichever of its WARC files
+    holds them, in file and offset order. Each is read by seeking to it (the run's writer makes every record its
+    own gzip member): as fast as streaming a whole file, a batch of a few pages does not decompress a whole file,
+    and a damaged record costs that page alone, not the records after it."""
     by_file: dict[str, list[int]] = {}
-    for name, offset in set(where):
-        if Path(name).name != name:
-            raise ValueError(f"not a WARC file name of a run: {name!r}")
-        by_file.setdefault(name, []).append(offset)
+    for name, offset in set(wanted):
+        by_file.setdefault(_run_file(name), []).append(offset)
     for name in sorted(by_file):
-        yield from _read_at(Path(run_dir) / name, sorted(by_file[name]))
+        path = Path(run_dir) / name
+        if not path.exists():
+            continue
+        with open(path, "rb") as fh:
+            for offset in sorted(by_file[name]):
+                try:
+                    fh.seek(offset)
+                    rec = next(iter(ArchiveIterator(fh)), None)
+                    if rec is not None and rec.rec_type == "response":
+                        yield (name, offset), _response(rec)
+                except Exception as exc:  # a damaged record is a missing page
+                    log.warning("%s: no readable record at offset %d (%s)", path, offset, exc)
 
 
-def _read_at(path: Path, offsets: list[int]) -> Iterator[tuple[tuple[str, int], ArchivedResponse]]:
-    if not path.exists():
-        return
-    with open(path, "rb") as fh:
-        for offset in offsets:
-            try:
-                fh.seek(offset)
-                rec = next(iter(ArchiveIterator(fh)), None)
-                if rec is None or rec.rec_type != "response":
-                    continue
-                http = rec.http_headers
-                yield (
-                    (path.name, offset),
-                    ArchivedResponse(
-                        url=rec.rec_headers.get_header("WARC-Target-URI"),
-                        http_status=int(http.get_statuscode() or 0) if http else 0,
-                        headers={k.lower(): v for k, v in http.headers} if http else {},
-                        body=rec.content_stream().read(),
-                    ),
-                )
-            except Exception as exc:  # a damaged record is a missing page, as when streaming the whole file
-                log.warning("%s: no readable record at offset %d (%s)", path, offset, exc)
+def _run_file(name: str) -> str:
+    if Path(name).name != name:
+        raise ValueError(f"not a WARC file name of a run: {name!r}")
+    return name
