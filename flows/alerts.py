@@ -21,7 +21,7 @@ log = logging.getLogger("borderwatch.alerts")
 
 @dataclass(frozen=True)
 class Alert:
-    kind: str  # run_failed, no_articles, error_rate
+    kind: str  # run_failed, no_articles, error_rate, run_skipped (a scheduled run found the database held)
     message: str
     source: str | None = None
 

@@ -22,8 +22,10 @@ from typing import Any
 from prefect import flow, get_run_logger
 from prefect.schedules import Cron, Interval
 
+from flows import alerts
 from flows.config import Config, load_config
 from flows.pipeline import crawl_budget_s, pipeline_flow
+from flows.run_lock import RunLocked
 from flows.serve import DEPLOYMENT_NAME, FLOW_NAME
 
 # after the crawl (bounded by crawl_budget_s, plus the crawler's 60 s to stop) cleaning, scoring and the
@@ -35,16 +37,36 @@ class ScheduledRunFailed(RuntimeError):
     """The batch ended with status failed; raised so the Prefect flow run is Failed too."""
 
 
+class ScheduledRunSkipped(RuntimeError):
+    """Another run held the database for as long as a scheduled run waits; the Prefect flow run is Failed."""
+
+
 def run_timeout_s(cfg: Config) -> float:
     return crawl_budget_s(cfg) + 60.0 + POST_CRAWL_ALLOWANCE_S
 
 
+def lock_wait_s(cfg: Config) -> float:
+    """How long a scheduled run waits for a run that holds the database (a manual `borderwatch run`, another
+    machine's schedule): as long as that run's crawl may last, so a batch that falls due meanwhile starts late
+    rather than not at all, and a run stuck longer than that does not hold the schedule."""
+    return crawl_budget_s(cfg)
+
+
 @flow(name=FLOW_NAME, validate_parameters=True)
-def scheduled_run(config_path: str, db_path: str | None = None) -> dict[str, Any]:
-    """One scheduled batch over every configured source (the config is read afresh at each run)."""
+def scheduled_run(config_path: str, db_path: str | None = None, wait_for_lock_s: float | None = None) -> dict[str, Any]:
+    """One scheduled batch over every configured source (the config is read afresh at each run). While another run
+    holds the database it waits (`wait_for_lock_s`, by default lock_wait_s); if that run still holds it then, this
+    one is skipped: the flow run fails with who holds the database, and the alert webhook is told."""
     cfg = load_config(Path(config_path))
     db = Path(db_path) if db_path else cfg.storage.db
-    summary = pipeline_flow.with_options(timeout_seconds=run_timeout_s(cfg))(cfg, None, db)
+    wait = lock_wait_s(cfg) if wait_for_lock_s is None else wait_for_lock_s
+    try:
+        summary = pipeline_flow.with_options(timeout_seconds=wait + run_timeout_s(cfg))(cfg, None, db, wait)
+    except RunLocked as exc:
+        if cfg.alerts.on_failure:
+            skipped = alerts.Alert("run_skipped", f"scheduled run skipped: {exc}")
+            alerts.post(cfg.alerts, "(scheduled)", "skipped", [skipped])
+        raise ScheduledRunSkipped(str(exc)) from exc
     logger = get_run_logger()  # shown in the Prefect UI with the run
     for line in summary.lines():
         logger.info("%s", line)

@@ -94,6 +94,23 @@ def _attach_for_writing(path: Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
+def cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """A second connection to `con`'s database (for another thread), looking at the same catalog and schema: a
+    writing connection attaches the file under its own name and USEs it, which a plain cursor does not inherit."""
+    catalog, schema = con.execute("SELECT current_database(), current_schema()").fetchone()
+    other = con.cursor()
+    try:
+        other.execute(f"USE {_identifier(catalog)}.{_identifier(schema)}")
+    except BaseException:
+        other.close()
+        raise
+    return other
+
+
+def _identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
 @contextmanager
 def connection(
     path: str | Path, *, read_only: bool = False, wait_s: float = 30.0

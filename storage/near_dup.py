@@ -15,6 +15,8 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from storage.db import cursor
+
 log = logging.getLogger("borderwatch.near_dup")
 
 
@@ -93,7 +95,7 @@ class BandLookup:
 
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         self._con = con
-        self._cursor = con.cursor()
+        self._cursor = cursor(con)
         self._thread = threading.Thread(target=self._read_ahead, name="minhash-band-read-ahead", daemon=True)
         self._thread.start()
 

@@ -175,6 +175,28 @@ def test_index_in_duckdb_finds_copies_by_join_and_replaces_signatures(tmp_path: 
         assert con.execute("SELECT doc FROM article_minhash WHERE article_id = 'wire'").fetchone() == doc
 
 
+def test_band_table_read_ahead_works_on_a_writing_connection(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The dedup stage's connection attaches the file under its own catalog name and USEs it; the read-ahead's
+    second cursor must look there too (it once looked in DuckDB's in-memory catalog, failed, and only warned)."""
+    from storage.near_dup import BandLookup
+
+    db = tmp_path / "nd.duckdb"
+    texts = {"wire": WIRE["text"], "reuters": OTHER_AGENCY["text"]}
+    sigs = signatures(list(texts.values()))
+    with connection(db) as con:
+        for aid in texts:
+            con.execute(
+                "INSERT INTO articles (article_id, url, source, cluster_id) VALUES (?, ?, 'x', ?)", [aid, aid, aid]
+            )
+        write_index(con, MinhashRows(list(texts), sigs.shingles, sigs.values, sigs.band_keys()))
+    caplog.set_level("WARNING", logger="borderwatch.near_dup")
+    with connection(db) as con, BandLookup(con) as lookup:
+        copy = signatures([COPY["text"]])
+        hits = lookup([(7, "copy", copy.band_keys()[0])])
+    assert {(q, a) for q, a, _, _, _ in hits} == {(7, "wire")}
+    assert "ahead failed" not in caplog.text
+
+
 # -- whole runs: four outlets, the copy arrives a run after the original ------------------------------------
 
 PAGE = """<html lang="{lang}"><head><title>{title}</title><meta property="og:type" content="article">

@@ -249,3 +249,31 @@ def test_killed_holder_never_blocks_the_next_run(tmp_path: Path) -> None:
     holder.wait()
     with RunLock(db, "next"):
         pass
+
+
+def test_a_scheduled_run_waits_for_the_lock_then_is_skipped_with_an_alert(
+    sample_web, receiver: Receiver, tmp_path: Path
+) -> None:
+    """A scheduled run that finds the database held (a manual run, another machine's schedule) waits for it; if it
+    is still held then, the scheduled run fails its flow run saying who holds it, and the webhook is told."""
+    from flows.deployment import ScheduledRunSkipped, scheduled_run
+
+    config = write_sample_config(sample_web, tmp_path, extra=f'[alerts]\nwebhook_url = "{receiver.url}"\n')
+    db = tmp_path / "demo.duckdb"
+    holder = _hold(db, 120)
+    try:
+        started = time.monotonic()
+        with pytest.raises(ScheduledRunSkipped, match="holder-run"):
+            scheduled_run(str(config), wait_for_lock_s=2.0)
+        assert 2.0 <= time.monotonic() - started < 30
+    finally:
+        holder.kill()
+        holder.wait()
+    assert not db.exists() or _q(db, "SELECT count(*) FROM crawl_runs") == [(0,)]  # nothing recorded, nothing touched
+    (sent,) = (p["json"] for p in receiver.posts)
+    assert sent["status"] == "skipped" and sent["alerts"][0]["kind"] == "run_skipped"
+    assert "holder-run" in sent["text"] and str(holder.pid) in sent["text"]
+    # once the holder is gone, the next scheduled run goes ahead
+    result = scheduled_run(str(config), wait_for_lock_s=2.0)
+    assert _q(db, "SELECT status FROM crawl_runs") == [(result["status"],)]
+    assert result["status"] != "failed" and result["articles_new"] > 0
