@@ -87,6 +87,30 @@ redis.call('EXPIRE', KEYS[1], ARGV[3])
 return 1
 """
 
+# the hosts' shared schedule: when each host may next be sent a request, in seconds on the Redis server's clock (one
+# clock for every machine); a reservation takes the earliest time allowed and moves the host's next time on by
+# `spacing` (nothing is kept once the run is over). Replies are strings: Redis turns a Lua number into an integer.
+_HOST_RESERVE = """
+if redis.call('EXISTS', KEYS[2]) == 1 then return string.format('%.6f', math.max(tonumber(ARGV[3]), 0)) end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local start = math.max(now + tonumber(ARGV[3]), tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0'))
+redis.call('HSET', KEYS[1], ARGV[1], string.format('%.6f', start + tonumber(ARGV[2])))
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+return string.format('%.6f', start - now)
+"""
+
+_HOST_PAUSE = """
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+local t = redis.call('TIME')
+local until_ = tonumber(t[1]) + tonumber(t[2]) / 1000000 + tonumber(ARGV[2])
+if until_ > tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0') then
+  redis.call('HSET', KEYS[1], ARGV[1], string.format('%.6f', until_))
+  redis.call('EXPIRE', KEYS[1], ARGV[3])
+end
+return 1
+"""
+
 # KEYS: queue, busy, done, then the run's other keys (deleted when it is over)
 _IDLE = """
 if redis.call('EXISTS', KEYS[3]) == 1 then return 1 end
@@ -140,13 +164,16 @@ class RedisFrontier:
         self.lease_s = int(max(lease_s, 1))
         self.ttl_s = int(ttl_s)
         ns = f"borderwatch:crawl:{run_id}"
-        self.keys = {name: f"{ns}:{name}" for name in ("queue", "busy", "done", "seen", "slots", "seq", "joined")}
+        names = ("queue", "busy", "done", "seen", "slots", "seq", "joined", "hosts")
+        self.keys = {name: f"{ns}:{name}" for name in names}
         self._claim = client.register_script(_CLAIM)
         self._slot = client.register_script(_SLOT)
         self._push = client.register_script(_PUSH)
         self._pop = client.register_script(_POP)
         self._lease = client.register_script(_LEASE)
         self._idle = client.register_script(_IDLE)
+        self._host_reserve = client.register_script(_HOST_RESERVE)
+        self._host_pause = client.register_script(_HOST_PAUSE)
         self.busy = False
 
     @classmethod
@@ -187,8 +214,19 @@ class RedisFrontier:
         keys are then deleted)."""
         self.busy = False
         k = self.keys
-        keys = [k["queue"], k["busy"], k["done"], k["seen"], k["slots"], k["seq"], k["joined"]]
+        keys = [k["queue"], k["busy"], k["done"], k["seen"], k["slots"], k["seq"], k["joined"], k["hosts"]]
         return bool(self._idle(keys=keys, args=[self.worker, self.ttl_s]))
+
+    def reserve_host(self, host: str, spacing: float, at_least: float = 0.0) -> float:
+        """Seconds this process must wait before sending `host` a request (never less than `at_least`), the host's
+        next request from any process being `spacing` seconds after this one: per-host politeness shared by
+        every process of the run, as one process keeps it alone."""
+        args = [host, max(spacing, 0.0), max(at_least, 0.0), self.ttl_s]
+        return float(self._host_reserve(keys=[self.keys["hosts"], self.keys["done"]], args=args))
+
+    def pause_host(self, host: str, seconds: float) -> None:
+        """No process sends `host` anything for `seconds` (a Retry-After)."""
+        self._host_pause(keys=[self.keys["hosts"], self.keys["done"]], args=[host, max(seconds, 0.0), self.ttl_s])
 
     def join(self, expected: int, timeout_s: float) -> int:
         """Register this worker and wait (blocking: nothing else runs yet) until `expected` workers have, or

@@ -9,7 +9,7 @@ import logging
 import random
 import time
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Protocol
 
 from scrapy import Request, Spider
 from scrapy.crawler import Crawler
@@ -25,11 +25,26 @@ log = logging.getLogger(__name__)
 NOT_BEFORE = "bw_not_before"  # request.meta: monotonic time before which a retry must not go out
 
 
-class HostSchedule:
-    """When each host may be sent its next request: Crawl-delay spacing and Retry-After pauses."""
+class SharedHosts(Protocol):
+    """A schedule of hosts kept for several crawler processes (crawlers.frontier.RedisFrontier)."""
 
-    def __init__(self, max_crawl_delay: float):
+    def reserve_host(self, host: str, spacing: float, at_least: float = 0.0) -> float: ...
+
+    def pause_host(self, host: str, seconds: float) -> None: ...
+
+
+class HostSchedule:
+    """When each host may be sent its next request: Crawl-delay spacing and Retry-After pauses.
+
+    With `shared` (several processes crawling one run through a shared frontier), the schedule is the shared one:
+    each request reserves a time on it, spaced by the larger of the configured delay (SHARED_HOST_DELAY; Scrapy's
+    own per-process delay is then off) and the host's Crawl-delay, so N processes together send a host no more
+    than one process would."""
+
+    def __init__(self, max_crawl_delay: float, download_delay: float = 0.0, shared: SharedHosts | None = None):
         self.max_crawl_delay = max_crawl_delay
+        self.download_delay = download_delay
+        self.shared = shared
         self.crawl_delay: dict[str, float] = {}
         self.next_at: dict[str, float] = {}
 
@@ -37,7 +52,15 @@ class HostSchedule:
     def of(cls, crawler: Crawler) -> HostSchedule:
         # one instance per crawl, shared by the middlewares below
         if not hasattr(crawler, "bw_schedule"):
-            crawler.bw_schedule = cls(crawler.settings.getfloat("MAX_CRAWL_DELAY", 30.0))  # type: ignore[attr-defined]
+            settings = crawler.settings
+            shared = None
+            if settings.get("FRONTIER_REDIS_URL"):
+                from crawlers.frontier import frontier_of  # the shared frontier keeps the shared schedule
+
+                shared = frontier_of(crawler)
+            crawler.bw_schedule = cls(  # type: ignore[attr-defined]
+                settings.getfloat("MAX_CRAWL_DELAY", 30.0), settings.getfloat("SHARED_HOST_DELAY", 0.0), shared
+            )
         return crawler.bw_schedule  # type: ignore[attr-defined]
 
     def set_crawl_delay(self, host: str, delay: float) -> None:
@@ -47,11 +70,17 @@ class HostSchedule:
         self.crawl_delay[host] = delay
 
     def pause(self, host: str, until: float) -> None:
+        if self.shared is not None:
+            self.shared.pause_host(host, until - time.monotonic())
+            return
         self.next_at[host] = max(self.next_at.get(host, 0.0), until)
 
     def reserve(self, host: str, not_before: float = 0.0) -> float:
         """Seconds to wait before this request; reserves the host's next slot for the one after it."""
         now = time.monotonic()
+        if self.shared is not None:
+            spacing = max(self.download_delay, self.crawl_delay.get(host, 0.0))
+            return self.shared.reserve_host(host, spacing, not_before - now)
         start = max(now, self.next_at.get(host, 0.0), not_before)
         delay = self.crawl_delay.get(host)
         if delay:

@@ -94,6 +94,12 @@ def settings_for_plan(plan: dict[str, Any], worker: str | None = None) -> dict[s
                 "CRAWL_WORKER": worker,
                 "FRONTIER_WORKERS": int(crawl.get("processes", 1)),  # the flow's processes start together
                 "ARCHIVE_PART": worker,
+                # per-host politeness is the processes' shared schedule (crawlers.politeness.HostSchedule): a
+                # request waits there for its turn, spaced by the delay, right before it goes out; Scrapy's own
+                # per-process delays would come after that turn and bunch requests of different processes
+                "SHARED_HOST_DELAY": float(crawl.get("download_delay", 1.0)),
+                "DOWNLOAD_DELAY": 0.0,
+                "AUTOTHROTTLE_ENABLED": False,
             }
         )
     if crawl.get("download_delay", 1.0) == 0:

@@ -226,7 +226,9 @@ def test_pipeline_with_two_processes_stores_the_same_articles(
 
     def stored(db: Path) -> list[tuple]:
         with duckdb.connect(str(db), read_only=True) as con:
-            return con.execute("SELECT article_id, url, source, title, text, content_hash FROM articles ORDER BY 1").fetchall()
+            return con.execute(
+                "SELECT article_id, url, source, title, text, content_hash FROM articles ORDER BY 1"
+            ).fetchall()
 
     def first_run_pages(db: Path) -> list[tuple]:
         with duckdb.connect(str(db), read_only=True) as con:
@@ -273,3 +275,60 @@ def test_an_unreachable_frontier_fails_the_crawl_at_once(tmp_path: Path) -> None
     assert time.monotonic() - started < 60
     assert "cannot reach the shared frontier" in (run_dir / "crawl-w1.log").read_text()
     assert read_ledger(run_dir) == []
+
+
+def test_hosts_schedule_is_shared_through_redis(redis_url: str) -> None:
+    """Reservations on the shared schedule are spaced by the host's delay whoever makes them; a Retry-After pause
+    holds every process; nothing is kept once the run is over."""
+    from crawlers.frontier import RedisFrontier
+
+    a = RedisFrontier.from_url(redis_url, "hosts", "w1")
+    b = RedisFrontier.from_url(redis_url, "hosts", "w2")
+    waits = [a.reserve_host("n.example", 0.5), b.reserve_host("n.example", 0.5), a.reserve_host("n.example", 0.5)]
+    assert waits[0] == pytest.approx(0.0, abs=0.05)
+    assert waits[1] == pytest.approx(0.5, abs=0.05) and waits[2] == pytest.approx(1.0, abs=0.05)
+    assert b.reserve_host("other.example", 0.5) == pytest.approx(0.0, abs=0.05)  # hosts are apart
+    assert b.reserve_host("other.example", 0.5, at_least=3.0) == pytest.approx(3.0, abs=0.05)  # a retry's backoff
+    a.pause_host("p.example", 2.0)
+    assert b.reserve_host("p.example", 0.0) == pytest.approx(2.0, abs=0.05)
+    assert a.idle() and a.is_done()  # an empty queue and no lease held: the run is over
+    assert a.reserve_host("n.example", 0.5) == 0.0 and a.client.exists(a.keys["hosts"]) == 0
+
+
+def test_two_processes_keep_one_processs_pace_on_a_host(redis_url: str, tmp_path: Path) -> None:
+    """Per-host politeness is shared: two processes crawling one outlet with a 0.25 s delay send it requests 0.25 s
+    apart between them, not each on its own (which sends pairs at once). More stories than a process takes off the
+    queue at once (16), so that both take part."""
+    site = Site(tmp_path / "site")
+    paths = [f"/news/story-{i:02d}-on-asylum.html" for i in range(24)]
+    for i, path in enumerate(paths):
+        site.put(path, article(f"Story {i}"))
+    with serve_sample_site(site.root, first_port=site.port) as web:
+        base = web.bases["o"]
+        site.put("feed.xml", rss(*(base + p for p in paths)))
+        cfg = parse_config(
+            {
+                "crawl": {
+                    "download_delay": 0.25,
+                    "concurrency_per_host": 2,
+                    "allow_private_hosts": ["127.0.0.1"],
+                    "frontier": redis_url,
+                    "processes": 2,
+                },
+                "sources": [{"key": "o", "name": "O", "language": "en", "feeds": [base + "/feed.xml"]}],
+            },
+            tmp_path / "cfg.toml",
+        )
+        run_dir = tmp_path / "raw" / "paced"
+        plan = write_plan(cfg, cfg.sources, "paced", run_dir)
+        assert run_crawlers(plan, run_dir, 300, processes=2, shared=True) == 0
+        log = sorted((t, path) for (outlet, path), t in zip(web.requests, web.times, strict=True) if outlet == "o")
+        times = [t for t, _ in log]
+    per_part = [
+        [r for r in read_ledger_file(p) if r.kind == "article" and r.outcome == "fetched"]
+        for p in ledger_files(run_dir)
+    ]
+    assert sum(map(len, per_part)) == 24 and all(per_part), [len(p) for p in per_part]  # both took part
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    assert len(times) >= 26  # robots.txt, the feed and the 24 stories
+    assert min(gaps) >= 0.2, [(round(g, 3), log[i][1], log[i + 1][1]) for i, g in enumerate(gaps) if g < 0.2]
