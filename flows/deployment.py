@@ -25,7 +25,7 @@ from prefect.schedules import Cron, Interval
 from flows import alerts
 from flows.config import Config, load_config
 from flows.pipeline import crawl_budget_s, pipeline_flow
-from flows.run_lock import RunLocked
+from flows.run_lock import RunLock, RunLocked
 from flows.serve import DEPLOYMENT_NAME, FLOW_NAME
 
 # after the crawl (bounded by crawl_budget_s, plus the crawler's 60 s to stop) cleaning, scoring and the
@@ -61,7 +61,11 @@ def scheduled_run(config_path: str, db_path: str | None = None, wait_for_lock_s:
     db = Path(db_path) if db_path else cfg.storage.db
     wait = lock_wait_s(cfg) if wait_for_lock_s is None else wait_for_lock_s
     try:
-        summary = pipeline_flow.with_options(timeout_seconds=wait + run_timeout_s(cfg))(cfg, None, db, wait)
+        # the wait is not part of the run's timeout: wait first, then run (taking the lock again, briefly waiting
+        # in case another run slipped in between)
+        with RunLock(db, "(scheduled run, waiting)", wait_s=wait):
+            pass
+        summary = pipeline_flow.with_options(timeout_seconds=run_timeout_s(cfg))(cfg, None, db, min(wait, 60.0))
     except RunLocked as exc:
         if cfg.alerts.on_failure:
             skipped = alerts.Alert("run_skipped", f"scheduled run skipped: {exc}")

@@ -317,8 +317,10 @@ with log.open("w") as out:
     while True:
         done = stop.exists()  # one more read after the sync finished
         with lake.lake(catalog, wait_s=5) as con:
+            con.execute("BEGIN TRANSACTION")  # both counts from one snapshot (two autocommits may straddle a sync)
             n = con.execute("SELECT count(*) FROM articles").fetchone()[0]
             d = con.execute("SELECT sum(articles) FROM daily_counts").fetchone()[0]
+            con.execute("COMMIT")
         print(time.time(), n, d, flush=True, file=out)
         if done:
             break
