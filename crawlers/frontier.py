@@ -213,8 +213,7 @@ class RedisFrontier:
         """This worker has nothing left; True when no worker has anything and the queue is empty (the run's
         keys are then deleted)."""
         self.busy = False
-        k = self.keys
-        keys = [k["queue"], k["busy"], k["done"], k["seen"], k["slots"], k["seq"], k["joined"], k["hosts"]]
+        keys = list(self.keys.values())  # queue, busy, done first, as _IDLE reads them; then the rest it deletes
         return bool(self._idle(keys=keys, args=[self.worker, self.ttl_s]))
 
     def reserve_host(self, host: str, spacing: float, at_least: float = 0.0) -> float:

@@ -41,9 +41,9 @@ class HostSchedule:
     own per-process delay is then off) and the host's Crawl-delay, so N processes together send a host no more
     than one process would."""
 
-    def __init__(self, max_crawl_delay: float, download_delay: float = 0.0, shared: SharedHosts | None = None):
+    def __init__(self, max_crawl_delay: float, shared_delay: float = 0.0, shared: SharedHosts | None = None):
         self.max_crawl_delay = max_crawl_delay
-        self.download_delay = download_delay
+        self.shared_delay = shared_delay
         self.shared = shared
         self.crawl_delay: dict[str, float] = {}
         self.next_at: dict[str, float] = {}
@@ -79,7 +79,7 @@ class HostSchedule:
         """Seconds to wait before this request; reserves the host's next slot for the one after it."""
         now = time.monotonic()
         if self.shared is not None:
-            spacing = max(self.download_delay, self.crawl_delay.get(host, 0.0))
+            spacing = max(self.shared_delay, self.crawl_delay.get(host, 0.0))
             return self.shared.reserve_host(host, spacing, not_before - now)
         start = max(now, self.next_at.get(host, 0.0), not_before)
         delay = self.crawl_delay.get(host)

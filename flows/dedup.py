@@ -70,7 +70,6 @@ def decide(candidates: list[Candidate], known: list[KnownArticle], run_id: str, 
     claimed: dict[str, str] = {}  # article_id -> page_url that took it in this run
     result = DedupResult()
 
-    # the page fetched at its own canonical URL speaks for the article, not its AMP copy or redirect alias
     # the page that names itself canonical speaks for the article, then any page fetched at its canonical
     # URL, never an AMP copy, redirect alias or unmarked print copy; the URL breaks ties, so the outcome does
     # not depend on the order in which the crawler's concurrent responses arrived. Pages of ONE article tie on

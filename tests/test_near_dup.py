@@ -16,7 +16,7 @@ import pytest
 from conftest import REPO, free_port, run_cli
 
 from flows import near_dup
-from flows.near_dup import NewDoc, StoredMatch, assign_clusters, containment, jaccard, signatures
+from flows.near_dup import NewDoc, Signatures, StoredMatch, assign_clusters, containment, jaccard, signatures
 from storage.db import connection
 from storage.near_dup import MinhashRows, band_matches, write_index
 
@@ -149,16 +149,20 @@ def test_assign_clusters_joins_the_closest_copy_and_never_renames() -> None:
     assert out == [("kept", None, 1.0)]
 
 
+def _store_indexed(con: duckdb.DuckDBPyConnection, texts: dict[str, str]) -> Signatures:
+    """Articles (their ids as URLs, each its own cluster) and their signatures in the index; the signatures."""
+    for aid in texts:
+        con.execute("INSERT INTO articles (article_id, url, source, cluster_id) VALUES (?, ?, 'x', ?)", [aid, aid, aid])
+    sigs = signatures(list(texts.values()))
+    write_index(con, MinhashRows(list(texts), sigs.shingles, sigs.values, sigs.band_keys()))
+    return sigs
+
+
 def test_index_in_duckdb_finds_copies_by_join_and_replaces_signatures(tmp_path: Path) -> None:
     db = tmp_path / "nd.duckdb"
     texts = {"wire": WIRE["text"], "reuters": OTHER_AGENCY["text"], "es": TRANSLATION["text"]}
-    sigs = signatures(list(texts.values()))
     with connection(db) as con:
-        for aid in texts:
-            con.execute(
-                "INSERT INTO articles (article_id, url, source, cluster_id) VALUES (?, ?, 'x', ?)", [aid, aid, aid]
-            )
-        write_index(con, MinhashRows(list(texts), sigs.shingles, sigs.values, sigs.band_keys()))
+        sigs = _store_indexed(con, texts)
         assert con.execute("SELECT count(*), count(DISTINCT doc) FROM article_minhash").fetchone() == (3, 3)
         assert con.execute("SELECT count(*) FROM minhash_bands").fetchone()[0] == 3 * near_dup.BANDS
         copy = signatures([COPY["text"]])
@@ -182,13 +186,8 @@ def test_band_table_read_ahead_works_on_a_writing_connection(tmp_path: Path, cap
 
     db = tmp_path / "nd.duckdb"
     texts = {"wire": WIRE["text"], "reuters": OTHER_AGENCY["text"]}
-    sigs = signatures(list(texts.values()))
     with connection(db) as con:
-        for aid in texts:
-            con.execute(
-                "INSERT INTO articles (article_id, url, source, cluster_id) VALUES (?, ?, 'x', ?)", [aid, aid, aid]
-            )
-        write_index(con, MinhashRows(list(texts), sigs.shingles, sigs.values, sigs.band_keys()))
+        _store_indexed(con, texts)
     caplog.set_level("WARNING", logger="borderwatch.near_dup")
     with connection(db) as con, BandLookup(con) as lookup:
         copy = signatures([COPY["text"]])

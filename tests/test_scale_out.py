@@ -19,7 +19,7 @@ import duckdb
 import pytest
 from conftest import REPO, Site, article, free_port, rss, run_cli, write_sample_config  # noqa: E402
 
-from flows.config import ConfigError, load_config, parse_config
+from flows.config import Config, ConfigError, load_config, parse_config
 from flows.crawl import run_crawler, run_crawlers, write_plan
 from flows.demo_site import serve_sample_site
 from storage.archive import FetchRecord, ledger_files, read_ledger, read_ledger_file
@@ -64,6 +64,13 @@ def port_of(url: str) -> str:
 
 def shared_config(text: str, url: str, processes: int) -> str:
     return text.replace("[topic]", f'frontier = "{url}"\nprocesses = {processes}\n\n[topic]', 1)
+
+
+def two_process_config(base: str, redis_url: str, tmp_path: Path, **crawl: object) -> Config:
+    """One outlet (its feed at `base`/feed.xml) crawled by two processes sharing the frontier at `redis_url`."""
+    settings = {"concurrency_per_host": 2, "allow_private_hosts": ["127.0.0.1"], "frontier": redis_url, "processes": 2}
+    source = {"key": "o", "name": "O", "language": "en", "feeds": [base + "/feed.xml"]}
+    return parse_config({"crawl": {**settings, **crawl}, "sources": [source]}, tmp_path / "cfg.toml")
 
 
 def fetched_urls(records: list[FetchRecord]) -> Counter[str]:
@@ -145,20 +152,7 @@ def test_both_processes_take_a_share_of_a_slow_site(redis_url: str, tmp_path: Pa
     with serve_sample_site(site.root, first_port=site.port) as web:
         base = web.bases["o"]
         site.put("feed.xml", rss(*(base + p for p in paths)))
-        cfg = parse_config(
-            {
-                "crawl": {
-                    "download_delay": 0,
-                    "concurrency_per_host": 2,
-                    "max_pages_per_source": 25,
-                    "allow_private_hosts": ["127.0.0.1"],
-                    "frontier": redis_url,
-                    "processes": 2,
-                },
-                "sources": [{"key": "o", "name": "O", "language": "en", "feeds": [base + "/feed.xml"]}],
-            },
-            tmp_path / "cfg.toml",
-        )
+        cfg = two_process_config(base, redis_url, tmp_path, download_delay=0, max_pages_per_source=25)
         run_dir = tmp_path / "raw" / "slow"
         plan = write_plan(cfg, cfg.sources, "slow", run_dir)
         assert run_crawlers(plan, run_dir, 300, processes=2, shared=True) == 0
@@ -306,19 +300,7 @@ def test_two_processes_keep_one_processs_pace_on_a_host(redis_url: str, tmp_path
     with serve_sample_site(site.root, first_port=site.port) as web:
         base = web.bases["o"]
         site.put("feed.xml", rss(*(base + p for p in paths)))
-        cfg = parse_config(
-            {
-                "crawl": {
-                    "download_delay": 0.25,
-                    "concurrency_per_host": 2,
-                    "allow_private_hosts": ["127.0.0.1"],
-                    "frontier": redis_url,
-                    "processes": 2,
-                },
-                "sources": [{"key": "o", "name": "O", "language": "en", "feeds": [base + "/feed.xml"]}],
-            },
-            tmp_path / "cfg.toml",
-        )
+        cfg = two_process_config(base, redis_url, tmp_path, download_delay=0.25)
         run_dir = tmp_path / "raw" / "paced"
         plan = write_plan(cfg, cfg.sources, "paced", run_dir)
         assert run_crawlers(plan, run_dir, 300, processes=2, shared=True) == 0
